@@ -1,0 +1,149 @@
+// Key shares as opaque, versioned binary blobs with strict parsers.
+// The caller MUST keep them secret: never log them, and encrypt them at rest with an AEAD
+// bound to the role, keyset and version (the signer daemon and the desktop do).
+// A parser re-derives every public value from the secret ones, so a corrupted or
+// spliced blob is refused (E_DECODE) rather than used.
+
+import { TecdsaError } from './errors.ts';
+import { bitLength, equalBytes, utf8 } from './bytes.ts';
+import { type Point, mulG } from './curve.ts';
+import {
+  decBytes32, decMod, decNat, decPt, decSc, decU32,
+  encBytes32, encMod, encNat, encPt, encSc, encU32, frame, unframe,
+} from './encoding.ts';
+import { type ModPow } from './arith.ts';
+import { type PaillierSecretKey, decrypt, isValidCiphertext, paillierFromPrimes, paillierPublic } from './paillier.ts';
+import { type RingPedersenSecret, ringPedersenFrom } from './ringPedersen.ts';
+import { FULL, TEST } from './params.ts';
+
+export interface P1Share {
+  readonly version: 1;
+  readonly keyId: Uint8Array;
+  readonly walletId: Uint8Array;
+  readonly Q: Point;
+  readonly Q1: Point;
+  readonly Q2: Point;
+  readonly x1: bigint;
+  readonly paillier: PaillierSecretKey;
+  readonly cKey: bigint;
+  /** P2's identity public key (idpk2). */
+  readonly peerPublicKey: Uint8Array;
+}
+
+export interface P2Share {
+  readonly version: 1;
+  readonly keyId: Uint8Array;
+  readonly walletId: Uint8Array;
+  readonly Q: Point;
+  readonly Q1: Point;
+  readonly Q2: Point;
+  readonly x2: bigint;
+  readonly N: bigint;
+  readonly cKey: bigint;
+  /** P1's identity public key (idpk1). */
+  readonly peerPublicKey: Uint8Array;
+}
+
+const P1_TAG = 'tecdsa/p1-share';
+const P2_TAG = 'tecdsa/p2-share';
+const RP_TAG = 'tecdsa/p2-ring-pedersen';
+const MAX_NAT_BYTES = 512;
+const N_SIZES = [FULL.nBits, TEST.nBits];
+
+const bad = (why: string): never => {
+  throw new TecdsaError('E_DECODE', `share blob: ${why}`);
+};
+
+function header(f: Uint8Array[], tag: string): void {
+  if (!equalBytes(f[0]!, utf8(tag))) bad(`not a ${tag}`);
+  if (decU32(f[1]!) !== 1) bad('unsupported version');
+}
+
+function jointKey(Q1: Point, Q2: Point): Point {
+  const Q = Q1.add(Q2);
+  if (Q.is0()) bad('Q1 + Q2 is the identity');
+  return Q;
+}
+
+export function encodeP1Share(s: P1Share): Uint8Array {
+  const { p, q, N2 } = s.paillier;
+  return frame([
+    utf8(P1_TAG), encU32(1), encBytes32(s.keyId), encBytes32(s.walletId), encPt(s.Q1), encPt(s.Q2),
+    encSc(s.x1), encNat(p), encNat(q), encMod(s.cKey, N2), encBytes32(s.peerPublicKey),
+  ]);
+}
+
+export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
+  try {
+    const f = unframe(blob, 11);
+    header(f, P1_TAG);
+    const Q1 = decPt(f[4]!);
+    const Q2 = decPt(f[5]!);
+    const x1 = decSc(f[6]!);
+    if (x1 === 0n || !mulG(x1).equals(Q1)) bad('x1 does not match Q1');
+    const p = decNat(f[7]!, MAX_NAT_BYTES);
+    const q = decNat(f[8]!, MAX_NAT_BYTES);
+    const nBits = bitLength(p * q);
+    if (!N_SIZES.includes(nBits)) bad('Paillier modulus has an unsupported size');
+    const paillier = paillierFromPrimes(mp, p, q, nBits);
+    const cKey = decMod(f[9]!, paillier.N2);
+    if (!isValidCiphertext(paillier, cKey) || decrypt(mp, paillier, cKey) !== x1) bad('c_key does not encrypt x1');
+    return {
+      version: 1, keyId: decBytes32(f[2]!), walletId: decBytes32(f[3]!), Q: jointKey(Q1, Q2), Q1, Q2,
+      x1, paillier, cKey, peerPublicKey: decBytes32(f[10]!),
+    };
+  } catch (e) {
+    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `P1 share blob rejected (${e.code})`);
+    throw e;
+  }
+}
+
+export function encodeP2Share(s: P2Share): Uint8Array {
+  return frame([
+    utf8(P2_TAG), encU32(1), encBytes32(s.keyId), encBytes32(s.walletId), encPt(s.Q1), encPt(s.Q2),
+    encSc(s.x2), encNat(s.N), encMod(s.cKey, s.N * s.N), encBytes32(s.peerPublicKey),
+  ]);
+}
+
+export function parseP2Share(blob: Uint8Array): P2Share {
+  try {
+    const f = unframe(blob, 10);
+    header(f, P2_TAG);
+    const Q1 = decPt(f[4]!);
+    const Q2 = decPt(f[5]!);
+    const x2 = decSc(f[6]!);
+    if (x2 === 0n || !mulG(x2).equals(Q2)) bad('x2 does not match Q2');
+    const N = decNat(f[7]!, MAX_NAT_BYTES);
+    if (!N_SIZES.includes(bitLength(N))) bad('Paillier modulus has an unsupported size');
+    const cKey = decMod(f[8]!, N * N);
+    if (!isValidCiphertext(paillierPublic(N), cKey)) bad('c_key is not a valid ciphertext');
+    return {
+      version: 1, keyId: decBytes32(f[2]!), walletId: decBytes32(f[3]!), Q: jointKey(Q1, Q2), Q1, Q2,
+      x2, N, cKey, peerPublicKey: decBytes32(f[9]!),
+    };
+  } catch (e) {
+    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `P2 share blob rejected (${e.code})`);
+    throw e;
+  }
+}
+
+/** The desktop's one-time ring-Pedersen setup (secret: the safe primes, t and λ). */
+export function encodeRingPedersenSecret(rp: RingPedersenSecret): Uint8Array {
+  return frame([utf8(RP_TAG), encU32(1), encNat(rp.p), encNat(rp.q), encMod(rp.t, rp.Nhat), encMod(rp.lambda, rp.Nhat)]);
+}
+
+export function parseRingPedersenSecret(blob: Uint8Array, mp: ModPow): RingPedersenSecret {
+  try {
+    const f = unframe(blob, 6);
+    header(f, RP_TAG);
+    const p = decNat(f[2]!, MAX_NAT_BYTES);
+    const q = decNat(f[3]!, MAX_NAT_BYTES);
+    const Nhat = p * q;
+    const bits = bitLength(Nhat);
+    if (bits !== FULL.nHatBits && bits !== TEST.nHatBits) bad('N̂ has an unsupported size');
+    return ringPedersenFrom(mp, p, q, decMod(f[4]!, Nhat), decMod(f[5]!, Nhat), bits);
+  } catch (e) {
+    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `ring-Pedersen blob rejected (${e.code})`);
+    throw e;
+  }
+}
