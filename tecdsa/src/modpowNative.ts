@@ -4,6 +4,12 @@
 // bits; everything else falls back to the BigInt reference. The backend checks itself
 // against the reference before it is used, so a runtime whose crypto behaves differently
 // (an Electron build on BoringSSL, say) silently gets the reference instead.
+//
+// Node runs OpenSSL's DH_check on every new modulus (to fill `verifyError`): a full
+// primality test for a prime modulus and one Miller–Rabin round for a composite one, which
+// costs more than the exponentiation itself. We therefore exponentiate modulo 3·m, which
+// trial division dismisses at once, and reduce the result modulo m (b^e mod 3m mod m =
+// b^e mod m). Measured here: 37 ms → 3.2 ms for a 256-bit exponent modulo a 6144-bit N².
 
 import { createDiffieHellman } from 'node:crypto';
 import { bigToMinBytes, bitLength, bytesToBig } from './bytes.ts';
@@ -16,9 +22,10 @@ function nativePow(b: bigint, e: bigint, m: bigint): bigint {
   b = mod(b, m);
   if (e === 0n) return 1n;
   if (b < 2n || e === 1n) return b; // OpenSSL refuses generators 0 and 1
-  const dh = createDiffieHellman(Buffer.from(bigToMinBytes(m)), Buffer.from(bigToMinBytes(b)));
+  const m3 = m % 3n === 0n ? m : 3n * m;
+  const dh = createDiffieHellman(Buffer.from(bigToMinBytes(m3)), Buffer.from(bigToMinBytes(b)));
   dh.setPrivateKey(Buffer.from(bigToMinBytes(e)));
-  return bytesToBig(dh.generateKeys());
+  return bytesToBig(dh.generateKeys()) % m;
 }
 
 function selfTest(pow: (b: bigint, e: bigint, m: bigint) => bigint): boolean {
