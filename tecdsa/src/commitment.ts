@@ -4,7 +4,13 @@ import { TecdsaError } from './errors.ts';
 import { equalBytes, utf8 } from './bytes.ts';
 import { th } from './hash.ts';
 
-export function commit(sid: Uint8Array, label: string, role: string, payload: Uint8Array[], salt: Uint8Array): Uint8Array {
+export function commit(
+  sid: Uint8Array,
+  label: string,
+  role: string,
+  payload: Uint8Array[],
+  salt: Uint8Array,
+): Uint8Array {
   return th('com', [sid, utf8(label), utf8(role), ...payload, salt], 256);
 }
 

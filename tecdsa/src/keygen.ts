@@ -8,10 +8,24 @@ import { type Point, SECP256K1_N, mulG } from './curve.ts';
 import { encPt, encSc } from './encoding.ts';
 import { commit, checkOpening } from './commitment.ts';
 import {
-  decodeKg1, decodeKg2, decodeKg3, decodeKg4, decodeKg5,
-  encodeKg1, encodeKg2, encodeKg3, encodeKg4, encodeKg5,
+  decodeKg1,
+  decodeKg2,
+  decodeKg3,
+  decodeKg4,
+  decodeKg5,
+  encodeKg1,
+  encodeKg2,
+  encodeKg3,
+  encodeKg4,
+  encodeKg5,
 } from './messages.ts';
-import { type PaillierSecretKey, encryptWithSecret, generatePaillier, paillierPublic, isValidCiphertext } from './paillier.ts';
+import {
+  type PaillierSecretKey,
+  encryptWithSecret,
+  generatePaillier,
+  paillierPublic,
+  isValidCiphertext,
+} from './paillier.ts';
 import { type RingPedersenParams, type RingPedersenSecret, rpPublic } from './ringPedersen.ts';
 import { uniformRange, uniformUnit } from './rng.ts';
 import { KG_TIMEOUT_MS } from './params.ts';
@@ -68,7 +82,10 @@ export class P1Keygen extends KeygenSession<P1Share> {
   private pending: { keyId: Uint8Array; tKg: Uint8Array; share: P1Share } | undefined;
 
   /** `paillier`: a pre-generated key from a pool (each used for exactly one key), else generated here. */
-  constructor(opts: KeygenOptions, private paillier?: PaillierSecretKey) {
+  constructor(
+    opts: KeygenOptions,
+    private paillier?: PaillierSecretKey,
+  ) {
     super(opts);
     this.expected = 1;
   }
@@ -78,7 +95,8 @@ export class P1Keygen extends KeygenSession<P1Share> {
     switch (this.expected) {
       case 1: {
         const m = decodeKg1(body);
-        if (!equalBytes(m.walletId, this.kopts.walletId)) throw new TecdsaError('E_ENROLMENT', 'KG-1 names another wallet');
+        if (!equalBytes(m.walletId, this.kopts.walletId))
+          throw new TecdsaError('E_ENROLMENT', 'KG-1 names another wallet');
         const n1 = o.rng.bytes(32);
         this.sid = kgSid(this.ids(n1, m.n2, o.identity.publicKey, o.peerPublicKey), o.profile);
         this.x1 = this.share();
@@ -101,12 +119,22 @@ export class P1Keygen extends KeygenSession<P1Share> {
         if (Q.is0()) throw new TecdsaError('E_POINT', 'Q1 + Q2 is the identity');
         const sk = this.paillier ?? generatePaillier(o.modPow, o.rng, o.profile.nBits);
         this.paillier = undefined;
-        if (sk.N.toString(2).length !== o.profile.nBits) throw new TecdsaError('E_INPUT', 'pooled Paillier key has the wrong size');
+        if (sk.N.toString(2).length !== o.profile.nBits)
+          throw new TecdsaError('E_INPUT', 'pooled Paillier key has the wrong size');
         const rho = uniformUnit(o.rng, sk.N);
         const cKey = encryptWithSecret(o.modPow, sk, this.x1!, rho);
         const mod = proveMod(o.modPow, o.rng, sid, sk, o.profile.m);
         const fac = proveFac(o.modPow, o.rng, sid, sk, m.rp);
-        const logstar = proveLogStar(o.modPow, o.rng, sid, sk, m.rp, { pk: paillierPublic(sk.N), C: cKey, X: this.Q1! }, this.x1!, rho);
+        const logstar = proveLogStar(
+          o.modPow,
+          o.rng,
+          sid,
+          sk,
+          m.rp,
+          { pk: paillierPublic(sk.N), C: cKey, X: this.Q1! },
+          this.x1!,
+          rho,
+        );
         const reply = encodeKg4(
           { Q1: this.Q1!, pi1: this.pi1!, salt1: this.salt1!, N: sk.N, mod, fac, cKey, logstar },
           m.rp.Nhat,
@@ -117,8 +145,16 @@ export class P1Keygen extends KeygenSession<P1Share> {
           keyId,
           tKg: kgTranscriptHash(this.bodies),
           share: {
-            version: 1, keyId, walletId: this.kopts.walletId, Q, Q1: this.Q1!, Q2: m.Q2,
-            x1: this.x1!, paillier: sk, cKey, peerPublicKey: o.peerPublicKey,
+            version: 1,
+            keyId,
+            walletId: this.kopts.walletId,
+            Q,
+            Q1: this.Q1!,
+            Q2: m.Q2,
+            x1: this.x1!,
+            paillier: sk,
+            cKey,
+            peerPublicKey: o.peerPublicKey,
           },
         };
         this.expected = 5;
@@ -153,9 +189,13 @@ export class P2Keygen extends KeygenSession<P2Share> {
   private Q2: Point | undefined;
   private C1: Uint8Array | undefined;
 
-  constructor(opts: KeygenOptions, private readonly rp: RingPedersenSecret) {
+  constructor(
+    opts: KeygenOptions,
+    private readonly rp: RingPedersenSecret,
+  ) {
     super(opts);
-    if (rp.Nhat.toString(2).length !== opts.profile.nHatBits) throw new TecdsaError('E_INPUT', 'ring-Pedersen size does not match the profile');
+    if (rp.Nhat.toString(2).length !== opts.profile.nHatBits)
+      throw new TecdsaError('E_INPUT', 'ring-Pedersen size does not match the profile');
   }
 
   /** KG-1. */
@@ -191,8 +231,16 @@ export class P2Keygen extends KeygenSession<P2Share> {
         const keyId = keyIdOf(sid, Q, m.N, cKey);
         const tKg = kgTranscriptHash(this.bodies);
         const share: P2Share = {
-          version: 1, keyId, walletId: this.kopts.walletId, Q, Q1: m.Q1, Q2: this.Q2!,
-          x2: this.x2!, N: m.N, cKey, peerPublicKey: o.peerPublicKey,
+          version: 1,
+          keyId,
+          walletId: this.kopts.walletId,
+          Q,
+          Q1: m.Q1,
+          Q2: this.Q2!,
+          x2: this.x2!,
+          N: m.N,
+          cKey,
+          peerPublicKey: o.peerPublicKey,
         };
         return { send: this.envelope(5, encodeKg5({ keyId, tKg })), result: share };
       }
@@ -231,4 +279,3 @@ export function verifyKg4(
   if (Q.is0()) throw new TecdsaError('E_POINT', 'Q1 + Q2 is the identity');
   return { Q, cKey: m.cKey };
 }
-

@@ -4,8 +4,24 @@
 
 import { type Point } from './curve.ts';
 import {
-  Reader, decBit, decBytes32, decInt, decMod, decNat, decPt, decSc,
-  encBit, encBytes32, encInt, encMod, encNat, encPt, encSc, frame, list, unframe,
+  Reader,
+  decBit,
+  decBytes32,
+  decInt,
+  decMod,
+  decNat,
+  decPt,
+  decSc,
+  encBit,
+  encBytes32,
+  encInt,
+  encMod,
+  encNat,
+  encPt,
+  encSc,
+  frame,
+  list,
+  unframe,
 } from './encoding.ts';
 import { type Profile } from './params.ts';
 import { type RingPedersenParams } from './ringPedersen.ts';
@@ -16,20 +32,60 @@ import { type FacProof, facBitCaps } from './proofs/fac.ts';
 import { type LogStarProof, LOGSTAR_Z1_BOUND, logStarZ3Bound } from './proofs/logstar.ts';
 import { bitLength, concatBytes, u32 } from './bytes.ts';
 
-export interface Kg1 { walletId: Uint8Array; n2: Uint8Array }
-export interface Kg2 { n1: Uint8Array; C1: Uint8Array }
-export interface Kg3 { Q2: Point; pi2: SchnorrProof; rp: RingPedersenParams; prm: PrmProof }
-export interface Kg4 {
-  Q1: Point; pi1: SchnorrProof; salt1: Uint8Array; N: bigint;
-  mod: ModProof; fac: FacProof; cKey: bigint; logstar: LogStarProof;
+export interface Kg1 {
+  walletId: Uint8Array;
+  n2: Uint8Array;
 }
-export interface Kg5 { keyId: Uint8Array; tKg: Uint8Array }
-export interface Sign1 { keyId: Uint8Array; m32: Uint8Array; n2: Uint8Array }
-export interface Sign2 { n1: Uint8Array; C1: Uint8Array }
-export interface Sign3 { R2: Point; pi2: SchnorrProof }
-export interface Sign4 { R1: Point; pi1: SchnorrProof; salt: Uint8Array }
-export interface Sign5 { c3: bigint }
-export interface Sign6 { r: bigint; s: bigint; recid: number }
+export interface Kg2 {
+  n1: Uint8Array;
+  C1: Uint8Array;
+}
+export interface Kg3 {
+  Q2: Point;
+  pi2: SchnorrProof;
+  rp: RingPedersenParams;
+  prm: PrmProof;
+}
+export interface Kg4 {
+  Q1: Point;
+  pi1: SchnorrProof;
+  salt1: Uint8Array;
+  N: bigint;
+  mod: ModProof;
+  fac: FacProof;
+  cKey: bigint;
+  logstar: LogStarProof;
+}
+export interface Kg5 {
+  keyId: Uint8Array;
+  tKg: Uint8Array;
+}
+export interface Sign1 {
+  keyId: Uint8Array;
+  m32: Uint8Array;
+  n2: Uint8Array;
+}
+export interface Sign2 {
+  n1: Uint8Array;
+  C1: Uint8Array;
+}
+export interface Sign3 {
+  R2: Point;
+  pi2: SchnorrProof;
+}
+export interface Sign4 {
+  R1: Point;
+  pi1: SchnorrProof;
+  salt: Uint8Array;
+}
+export interface Sign5 {
+  c3: bigint;
+}
+export interface Sign6 {
+  r: bigint;
+  s: bigint;
+  recid: number;
+}
 
 const pair = (a: Uint8Array, b: Uint8Array) => frame([encBytes32(a), encBytes32(b)]);
 
@@ -91,14 +147,25 @@ function decodeMod(b: Uint8Array, N: bigint, m: number): ModProof {
 
 function encodeFac(pr: FacProof, Nhat: bigint): Uint8Array {
   const M = (x: bigint) => encMod(x, Nhat);
-  return frame([M(pr.P), M(pr.Q), M(pr.A), M(pr.B), M(pr.T), ...[pr.sigma, pr.z1, pr.z2, pr.w1, pr.w2, pr.v].map(encInt)]);
+  return frame([
+    M(pr.P),
+    M(pr.Q),
+    M(pr.A),
+    M(pr.B),
+    M(pr.T),
+    ...[pr.sigma, pr.z1, pr.z2, pr.w1, pr.w2, pr.v].map(encInt),
+  ]);
 }
 function decodeFac(b: Uint8Array, N: bigint, Nhat: bigint): FacProof {
   const f = unframe(b, 11);
   const caps = facBitCaps(N, Nhat);
   const M = (i: number) => decMod(f[i]!, Nhat);
   return {
-    P: M(0), Q: M(1), A: M(2), B: M(3), T: M(4),
+    P: M(0),
+    Q: M(1),
+    A: M(2),
+    B: M(3),
+    T: M(4),
     sigma: decInt(f[5]!, caps.sigma),
     z1: decInt(f[6]!, caps.z),
     z2: decInt(f[7]!, caps.z),
@@ -110,8 +177,13 @@ function decodeFac(b: Uint8Array, N: bigint, Nhat: bigint): FacProof {
 
 function encodeLogStar(pr: LogStarProof, N: bigint, Nhat: bigint): Uint8Array {
   return frame([
-    encMod(pr.S, Nhat), encMod(pr.A, N * N), encPt(pr.Y), encMod(pr.D, Nhat),
-    encInt(pr.z1), encMod(pr.z2, N), encInt(pr.z3),
+    encMod(pr.S, Nhat),
+    encMod(pr.A, N * N),
+    encPt(pr.Y),
+    encMod(pr.D, Nhat),
+    encInt(pr.z1),
+    encMod(pr.z2, N),
+    encInt(pr.z3),
   ]);
 }
 function decodeLogStar(b: Uint8Array, N: bigint, Nhat: bigint): LogStarProof {
@@ -130,8 +202,15 @@ function decodeLogStar(b: Uint8Array, N: bigint, Nhat: bigint): LogStarProof {
 export function encodeKg4(m: Kg4, Nhat: bigint): Uint8Array {
   const N = m.N;
   return frame([
-    encPt(m.Q1), encPt(m.pi1.A), encSc(m.pi1.z), encBytes32(m.salt1), encNat(N),
-    encodeMod(m.mod, N), encodeFac(m.fac, Nhat), encMod(m.cKey, N * N), encodeLogStar(m.logstar, N, Nhat),
+    encPt(m.Q1),
+    encPt(m.pi1.A),
+    encSc(m.pi1.z),
+    encBytes32(m.salt1),
+    encNat(N),
+    encodeMod(m.mod, N),
+    encodeFac(m.fac, Nhat),
+    encMod(m.cKey, N * N),
+    encodeLogStar(m.logstar, N, Nhat),
   ]);
 }
 /** `Nhat` is P2's own ring-Pedersen modulus (the residues of Πfac and Πlog* are mod N̂). */

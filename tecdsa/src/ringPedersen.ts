@@ -56,4 +56,3 @@ export function rpCommit(mp: ModPow, rp: RingPedersenParams, a: bigint, b: bigin
 }
 
 export const rpPublic = (rp: RingPedersenParams): RingPedersenParams => ({ Nhat: rp.Nhat, s: rp.s, t: rp.t });
-

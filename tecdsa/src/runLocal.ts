@@ -60,7 +60,10 @@ export async function runDkg(
 ): Promise<DkgRun> {
   const now = l.now ?? (() => 0);
   const base = { rng: l.rng, modPow: l.modPow, profile: l.profile, now, ...ids };
-  const p1 = new P1Keygen({ ...base, identity: l.p1, peerPublicKey: l.p2.publicKey, testOnlyShare: extra.x1 }, extra.paillier);
+  const p1 = new P1Keygen(
+    { ...base, identity: l.p1, peerPublicKey: l.p2.publicKey, testOnlyShare: extra.x1 },
+    extra.paillier,
+  );
   const p2 = new P2Keygen({ ...base, identity: l.p2, peerPublicKey: l.p1.publicKey, testOnlyShare: extra.x2 }, rp);
   const envelopes: Envelope[] = [];
   const ms = { P1: 0, P2: 0 };
@@ -87,9 +90,19 @@ export async function runSign(
 ): Promise<SignRun> {
   const now = l.now ?? (() => 0);
   const base = { rng: l.rng, modPow: l.modPow, profile: l.profile, now, requestId, m32 };
-  const p1 = new P1Signer({ ...base, identity: l.p1, peerPublicKey: l.p2.publicKey, share: shares.share1, testOnlyNonce: extra.k1 });
+  const p1 = new P1Signer({
+    ...base,
+    identity: l.p1,
+    peerPublicKey: l.p2.publicKey,
+    share: shares.share1,
+    testOnlyNonce: extra.k1,
+  });
   const p2 = new P2Signer({
-    ...base, identity: l.p2, peerPublicKey: l.p1.publicKey, share: shares.share2, testOnlyNonce: extra.k2,
+    ...base,
+    identity: l.p2,
+    peerPublicKey: l.p1.publicKey,
+    share: shares.share2,
+    testOnlyNonce: extra.k2,
     encryptionMask: extra.encryptionMask,
   });
   const envelopes: Envelope[] = [];

@@ -10,8 +10,15 @@
 import { TecdsaError, isProtocolErrorCode, toTecdsaError } from './errors.ts';
 import { equalBytes } from './bytes.ts';
 import {
-  type Envelope, type Identity, type Kind, type Party,
-  abortBody, abortCode, parseEnvelope, signEnvelope, verifyEnvelope,
+  type Envelope,
+  type Identity,
+  type Kind,
+  type Party,
+  abortBody,
+  abortCode,
+  parseEnvelope,
+  signEnvelope,
+  verifyEnvelope,
 } from './envelope.ts';
 import { type ModPow } from './arith.ts';
 import { type Rng } from './rng.ts';
@@ -106,19 +113,23 @@ export abstract class Session<R> {
     const env = input instanceof Uint8Array || typeof input === 'string' ? parseEnvelope(input) : input;
     if (env.kind !== this.kind || !equalBytes(env.requestId, this.opts.requestId))
       throw new TecdsaError('E_SESSION', 'envelope is not for this session');
-    if (env.from !== this.peer || env.to !== this.self) throw new TecdsaError('E_SESSION', 'envelope has the wrong roles');
+    if (env.from !== this.peer || env.to !== this.self)
+      throw new TecdsaError('E_SESSION', 'envelope has the wrong roles');
     verifyEnvelope(env, this.opts.peerPublicKey);
     // From here on the message is the peer's.
     const prev = this.seen.get(env.round);
     if (prev !== undefined && equalBytes(prev, env.body) && !this.failure) {
       return { send: this.replies.get(env.round) };
     }
-    if (this.failure) throw new TecdsaError('E_UNEXPECTED', 'session is closed', { details: { closedWith: this.failure.code } });
+    if (this.failure)
+      throw new TecdsaError('E_UNEXPECTED', 'session is closed', { details: { closedWith: this.failure.code } });
     try {
       const now = this.opts.now();
       this.checkTimeout(now);
       if (env.round === 0) {
-        throw new TecdsaError('E_ABORTED', 'the peer aborted the session', { details: { peerCode: abortCode(env.body) } });
+        throw new TecdsaError('E_ABORTED', 'the peer aborted the session', {
+          details: { peerCode: abortCode(env.body) },
+        });
       }
       if (prev !== undefined) throw new TecdsaError('E_EQUIVOCATION', `a different message for round ${env.round}`);
       if (this.finished || env.round !== this.expected)

@@ -20,13 +20,31 @@ export interface KgSidInput {
 export function kgSid(i: KgSidInput, profile: Profile): Uint8Array {
   return th(
     'kg-sid',
-    [u32(1), i.requestId, i.walletId, i.idpk1, i.idpk2, i.n1, i.n2, u32(profile.nBits), u32(profile.nHatBits), u32(profile.m)],
+    [
+      u32(1),
+      i.requestId,
+      i.walletId,
+      i.idpk1,
+      i.idpk2,
+      i.n1,
+      i.n2,
+      u32(profile.nBits),
+      u32(profile.nHatBits),
+      u32(profile.m),
+    ],
     256,
   );
 }
 
 /** sid = TH("sign-sid", [U32(1), requestId, keyId, Pt(Q), m32, n1, n2], 256). */
-export function signSid(requestId: Uint8Array, keyId: Uint8Array, Q: Point, m32: Uint8Array, n1: Uint8Array, n2: Uint8Array): Uint8Array {
+export function signSid(
+  requestId: Uint8Array,
+  keyId: Uint8Array,
+  Q: Point,
+  m32: Uint8Array,
+  n1: Uint8Array,
+  n2: Uint8Array,
+): Uint8Array {
   return th('sign-sid', [u32(1), requestId, keyId, encPt(Q), m32, n1, n2], 256);
 }
 
@@ -39,4 +57,3 @@ export function keyIdOf(sid: Uint8Array, Q: Point, N: bigint, cKey: bigint): Uin
 export function kgTranscriptHash(bodies: readonly Uint8Array[]): Uint8Array {
   return th('kg-transcript', bodies, 256);
 }
-

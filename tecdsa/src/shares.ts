@@ -8,8 +8,20 @@ import { TecdsaError } from './errors.ts';
 import { bitLength, equalBytes, utf8 } from './bytes.ts';
 import { type Point, mulG } from './curve.ts';
 import {
-  decBytes32, decMod, decNat, decPt, decSc, decU32,
-  encBytes32, encMod, encNat, encPt, encSc, encU32, frame, unframe,
+  decBytes32,
+  decMod,
+  decNat,
+  decPt,
+  decSc,
+  decU32,
+  encBytes32,
+  encMod,
+  encNat,
+  encPt,
+  encSc,
+  encU32,
+  frame,
+  unframe,
 } from './encoding.ts';
 import { type ModPow } from './arith.ts';
 import { type PaillierSecretKey, decrypt, isValidCiphertext, paillierFromPrimes, paillierPublic } from './paillier.ts';
@@ -68,8 +80,17 @@ function jointKey(Q1: Point, Q2: Point): Point {
 export function encodeP1Share(s: P1Share): Uint8Array {
   const { p, q, N2 } = s.paillier;
   return frame([
-    utf8(P1_TAG), encU32(1), encBytes32(s.keyId), encBytes32(s.walletId), encPt(s.Q1), encPt(s.Q2),
-    encSc(s.x1), encNat(p), encNat(q), encMod(s.cKey, N2), encBytes32(s.peerPublicKey),
+    utf8(P1_TAG),
+    encU32(1),
+    encBytes32(s.keyId),
+    encBytes32(s.walletId),
+    encPt(s.Q1),
+    encPt(s.Q2),
+    encSc(s.x1),
+    encNat(p),
+    encNat(q),
+    encMod(s.cKey, N2),
+    encBytes32(s.peerPublicKey),
   ]);
 }
 
@@ -89,8 +110,16 @@ export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
     const cKey = decMod(f[9]!, paillier.N2);
     if (!isValidCiphertext(paillier, cKey) || decrypt(mp, paillier, cKey) !== x1) bad('c_key does not encrypt x1');
     return {
-      version: 1, keyId: decBytes32(f[2]!), walletId: decBytes32(f[3]!), Q: jointKey(Q1, Q2), Q1, Q2,
-      x1, paillier, cKey, peerPublicKey: decBytes32(f[10]!),
+      version: 1,
+      keyId: decBytes32(f[2]!),
+      walletId: decBytes32(f[3]!),
+      Q: jointKey(Q1, Q2),
+      Q1,
+      Q2,
+      x1,
+      paillier,
+      cKey,
+      peerPublicKey: decBytes32(f[10]!),
     };
   } catch (e) {
     if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `P1 share blob rejected (${e.code})`);
@@ -100,8 +129,16 @@ export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
 
 export function encodeP2Share(s: P2Share): Uint8Array {
   return frame([
-    utf8(P2_TAG), encU32(1), encBytes32(s.keyId), encBytes32(s.walletId), encPt(s.Q1), encPt(s.Q2),
-    encSc(s.x2), encNat(s.N), encMod(s.cKey, s.N * s.N), encBytes32(s.peerPublicKey),
+    utf8(P2_TAG),
+    encU32(1),
+    encBytes32(s.keyId),
+    encBytes32(s.walletId),
+    encPt(s.Q1),
+    encPt(s.Q2),
+    encSc(s.x2),
+    encNat(s.N),
+    encMod(s.cKey, s.N * s.N),
+    encBytes32(s.peerPublicKey),
   ]);
 }
 
@@ -118,8 +155,16 @@ export function parseP2Share(blob: Uint8Array): P2Share {
     const cKey = decMod(f[8]!, N * N);
     if (!isValidCiphertext(paillierPublic(N), cKey)) bad('c_key is not a valid ciphertext');
     return {
-      version: 1, keyId: decBytes32(f[2]!), walletId: decBytes32(f[3]!), Q: jointKey(Q1, Q2), Q1, Q2,
-      x2, N, cKey, peerPublicKey: decBytes32(f[9]!),
+      version: 1,
+      keyId: decBytes32(f[2]!),
+      walletId: decBytes32(f[3]!),
+      Q: jointKey(Q1, Q2),
+      Q1,
+      Q2,
+      x2,
+      N,
+      cKey,
+      peerPublicKey: decBytes32(f[9]!),
     };
   } catch (e) {
     if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `P2 share blob rejected (${e.code})`);
@@ -129,7 +174,14 @@ export function parseP2Share(blob: Uint8Array): P2Share {
 
 /** The desktop's one-time ring-Pedersen setup (secret: the safe primes, t and λ). */
 export function encodeRingPedersenSecret(rp: RingPedersenSecret): Uint8Array {
-  return frame([utf8(RP_TAG), encU32(1), encNat(rp.p), encNat(rp.q), encMod(rp.t, rp.Nhat), encMod(rp.lambda, rp.Nhat)]);
+  return frame([
+    utf8(RP_TAG),
+    encU32(1),
+    encNat(rp.p),
+    encNat(rp.q),
+    encMod(rp.t, rp.Nhat),
+    encMod(rp.lambda, rp.Nhat),
+  ]);
 }
 
 export function parseRingPedersenSecret(blob: Uint8Array, mp: ModPow): RingPedersenSecret {

@@ -9,8 +9,18 @@ import { encPt, encSc } from './encoding.ts';
 import { commit, checkOpening } from './commitment.ts';
 import { modInv } from './arith.ts';
 import {
-  decodeSign1, decodeSign2, decodeSign3, decodeSign4, decodeSign5, decodeSign6,
-  encodeSign1, encodeSign2, encodeSign3, encodeSign4, encodeSign5, encodeSign6,
+  decodeSign1,
+  decodeSign2,
+  decodeSign3,
+  decodeSign4,
+  decodeSign5,
+  decodeSign6,
+  encodeSign1,
+  encodeSign2,
+  encodeSign3,
+  encodeSign4,
+  encodeSign5,
+  encodeSign6,
 } from './messages.ts';
 import { decrypt, isValidCiphertext } from './paillier.ts';
 import { uniformBelow, uniformRange, uniformUnit } from './rng.ts';
@@ -62,12 +72,15 @@ abstract class SignSession<R> extends Session<R> {
     super(sopts);
     if (sopts.m32.length !== 32) throw new TecdsaError('E_INPUT', 'm32 must be 32 bytes');
     const k = sopts.testOnlyNonce;
-    if (k !== undefined && (k < 1n || k >= SECP256K1_N)) throw new TecdsaError('E_INPUT', 'dealer nonce must be in [1, q)');
+    if (k !== undefined && (k < 1n || k >= SECP256K1_N))
+      throw new TecdsaError('E_INPUT', 'dealer nonce must be in [1, q)');
   }
 
   protected checkTimeout(now: number): void {
-    if (now - this.startedAt > SIGN_SESSION_TIMEOUT_MS) throw new TecdsaError('E_TIMEOUT', 'signing session took over 10 minutes');
-    if (now - this.lastActivity > SIGN_STEP_TIMEOUT_MS) throw new TecdsaError('E_TIMEOUT', 'signing step took over 120 s');
+    if (now - this.startedAt > SIGN_SESSION_TIMEOUT_MS)
+      throw new TecdsaError('E_TIMEOUT', 'signing session took over 10 minutes');
+    if (now - this.lastActivity > SIGN_STEP_TIMEOUT_MS)
+      throw new TecdsaError('E_TIMEOUT', 'signing step took over 120 s');
   }
 
   protected nonce(): bigint {
@@ -109,7 +122,8 @@ export class P1Signer extends SignSession<Signature> {
       case 1: {
         const m = decodeSign1(body);
         if (!equalBytes(m.keyId, share.keyId)) throw new TecdsaError('E_UNKNOWN_KEY', 'SIGN-1 names another key');
-        if (!equalBytes(m.m32, this.sopts.m32)) throw new TecdsaError('E_MSG_MISMATCH', "the desktop's digest differs from ours");
+        if (!equalBytes(m.m32, this.sopts.m32))
+          throw new TecdsaError('E_MSG_MISMATCH', "the desktop's digest differs from ours");
         const n1 = o.rng.bytes(32);
         this.sid = signSid(o.requestId, share.keyId, share.Q, m.m32, n1, m.n2);
         this.k1 = this.nonce();
@@ -130,7 +144,8 @@ export class P1Signer extends SignSession<Signature> {
       }
       case 5: {
         const { c3 } = decodeSign5(body, share.paillier.N);
-        if (!isValidCiphertext(share.paillier, c3)) throw new TecdsaError('E_CIPHERTEXT', 'c3 is not a valid ciphertext');
+        if (!isValidCiphertext(share.paillier, c3))
+          throw new TecdsaError('E_CIPHERTEXT', 'c3 is not a valid ciphertext');
         await this.p1.beforeDecrypt?.();
         const sig = this.complete(c3);
         return { send: this.envelope(6, encodeSign6(sig)), result: sig };
@@ -145,24 +160,24 @@ export class P1Signer extends SignSession<Signature> {
    * E_SIGNING_FAILED: neither content nor early exit tells which check failed (§9.3 item 5).
    */
   private complete(c3: bigint): Signature {
-      const share = this.p1.share;
-      let ok = true;
-      let sig: Signature = { r: 1n, s: 1n, recid: 0 };
-      try {
-        this.decryptions++;
-        const d = decrypt(this.opts.modPow, share.paillier, c3);
-        ok = d < 1n << BigInt(D_MAX_BITS);
-        const s0 = modN(modInv(this.k1!, SECP256K1_N) * modN(d));
-        ok = s0 !== 0n && ok;
-        const parity = Number(this.R!.toAffine().y & 1n);
-        const high = s0 > HALF_N;
-        sig = { r: this.r!, s: high ? SECP256K1_N - s0 : s0, recid: (parity ^ (high ? 1 : 0)) as 0 | 1 };
-        ok = signatureMatches(sig, this.sopts.m32, share.Q) && ok;
-      } catch {
-        ok = false;
-      }
-      if (!ok) throw new TecdsaError('E_SIGNING_FAILED', 'signing failed: freeze this key', { freezeKey: true });
-      return sig;
+    const share = this.p1.share;
+    let ok: boolean;
+    let sig: Signature = { r: 1n, s: 1n, recid: 0 };
+    try {
+      this.decryptions++;
+      const d = decrypt(this.opts.modPow, share.paillier, c3);
+      ok = d < 1n << BigInt(D_MAX_BITS);
+      const s0 = modN(modInv(this.k1!, SECP256K1_N) * modN(d));
+      ok = s0 !== 0n && ok;
+      const parity = Number(this.R!.toAffine().y & 1n);
+      const high = s0 > HALF_N;
+      sig = { r: this.r!, s: high ? SECP256K1_N - s0 : s0, recid: (parity ^ (high ? 1 : 0)) as 0 | 1 };
+      ok = signatureMatches(sig, this.sopts.m32, share.Q) && ok;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new TecdsaError('E_SIGNING_FAILED', 'signing failed: freeze this key', { freezeKey: true });
+    return sig;
   }
 
   protected erase(): void {
@@ -265,4 +280,3 @@ export class P2Signer extends SignSession<Signature> {
     this.mask = undefined;
   }
 }
-

@@ -12,8 +12,17 @@ import { encPt, encSc } from './encoding.ts';
 import { type Envelope, envelopeFromFields, verifyEnvelope } from './envelope.ts';
 import { checkOpening } from './commitment.ts';
 import {
-  decodeKg1, decodeKg2, decodeKg3, decodeKg4, decodeKg5,
-  decodeSign1, decodeSign2, decodeSign3, decodeSign4, decodeSign5, decodeSign6,
+  decodeKg1,
+  decodeKg2,
+  decodeKg3,
+  decodeKg4,
+  decodeKg5,
+  decodeSign1,
+  decodeSign2,
+  decodeSign3,
+  decodeSign4,
+  decodeSign5,
+  decodeSign6,
 } from './messages.ts';
 import { type ModPow } from './arith.ts';
 import { type Rng } from './rng.ts';
@@ -39,7 +48,16 @@ export interface TranscriptResult {
 
 export interface Transcript {
   format: typeof TRANSCRIPT_FORMAT;
-  params: { profile: string; nBits: number; nHatBits: number; m: number; ell: number; eps: number; rhoBits: number; dMaxBits: number };
+  params: {
+    profile: string;
+    nBits: number;
+    nHatBits: number;
+    m: number;
+    ell: number;
+    eps: number;
+    rhoBits: number;
+    dMaxBits: number;
+  };
   requestIdKg: string;
   requestIdSign: string;
   walletId: string;
@@ -48,7 +66,16 @@ export interface Transcript {
   m32: string;
   txPayload?: string;
   chainId?: number;
-  messages: Array<{ v: 1; kind: string; requestId: string; round: number; from: string; to: string; body: string; sig: string }>;
+  messages: Array<{
+    v: 1;
+    kind: string;
+    requestId: string;
+    round: number;
+    from: string;
+    to: string;
+    body: string;
+    sig: string;
+  }>;
   result: TranscriptResult;
   /** Informative only (how a test run was made); not covered by any signature. */
   testOnly?: unknown;
@@ -78,7 +105,16 @@ export function makeTranscript(x: {
   const p = x.profile;
   return {
     format: TRANSCRIPT_FORMAT,
-    params: { profile: p.name, nBits: p.nBits, nHatBits: p.nHatBits, m: p.m, ell: ELL, eps: EPS, rhoBits: RHO_BITS, dMaxBits: D_MAX_BITS },
+    params: {
+      profile: p.name,
+      nBits: p.nBits,
+      nHatBits: p.nHatBits,
+      m: p.m,
+      ell: ELL,
+      eps: EPS,
+      rhoBits: RHO_BITS,
+      dMaxBits: D_MAX_BITS,
+    },
     requestIdKg: bytesToHex(x.requestIdKg),
     requestIdSign: bytesToHex(x.requestIdSign),
     walletId: bytesToHex(x.walletId),
@@ -88,8 +124,14 @@ export function makeTranscript(x: {
     ...(x.txPayload ? { txPayload: bytesToHex(x.txPayload) } : {}),
     ...(x.chainId !== undefined ? { chainId: x.chainId } : {}),
     messages: x.envelopes.map((e) => ({
-      v: 1, kind: e.kind, requestId: bytesToHex(e.requestId), round: e.round, from: e.from, to: e.to,
-      body: bytesToHex(e.body), sig: bytesToHex(e.sig),
+      v: 1,
+      kind: e.kind,
+      requestId: bytesToHex(e.requestId),
+      round: e.round,
+      from: e.from,
+      to: e.to,
+      body: bytesToHex(e.body),
+      sig: bytesToHex(e.sig),
     })),
     result: {
       publicKey: bytesToHex(x.Q.toBytes(true)),
@@ -106,9 +148,17 @@ export function makeTranscript(x: {
 export const transcriptToJson = (t: Transcript): string => JSON.stringify(t, null, 1) + '\n';
 
 const SEQUENCE: ReadonlyArray<[string, number, string, string]> = [
-  ['kg', 1, 'P2', 'P1'], ['kg', 2, 'P1', 'P2'], ['kg', 3, 'P2', 'P1'], ['kg', 4, 'P1', 'P2'], ['kg', 5, 'P2', 'P1'],
-  ['sign', 1, 'P2', 'P1'], ['sign', 2, 'P1', 'P2'], ['sign', 3, 'P2', 'P1'], ['sign', 4, 'P1', 'P2'],
-  ['sign', 5, 'P2', 'P1'], ['sign', 6, 'P1', 'P2'],
+  ['kg', 1, 'P2', 'P1'],
+  ['kg', 2, 'P1', 'P2'],
+  ['kg', 3, 'P2', 'P1'],
+  ['kg', 4, 'P1', 'P2'],
+  ['kg', 5, 'P2', 'P1'],
+  ['sign', 1, 'P2', 'P1'],
+  ['sign', 2, 'P1', 'P2'],
+  ['sign', 3, 'P2', 'P1'],
+  ['sign', 4, 'P1', 'P2'],
+  ['sign', 5, 'P2', 'P1'],
+  ['sign', 6, 'P1', 'P2'],
 ];
 
 const bad = (why: string): never => {
@@ -130,7 +180,10 @@ const hexField = (v: unknown, bytes?: number): Uint8Array => {
 };
 
 /** Verifies a whole transcript; returns the joint public key and signature, or throws TecdsaError. */
-export function verifyTranscript(input: string | object, o: { modPow: ModPow; rng: Rng }): { Q: Point; signature: Signature } {
+export function verifyTranscript(
+  input: string | object,
+  o: { modPow: ModPow; rng: Rng },
+): { Q: Point; signature: Signature } {
   let raw: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -147,16 +200,19 @@ export function verifyTranscript(input: string | object, o: { modPow: ModPow; rn
   if (t.format !== TRANSCRIPT_FORMAT) bad('unknown format');
   const pr = exactKeys(t.params, ['profile', 'nBits', 'nHatBits', 'm', 'ell', 'eps', 'rhoBits', 'dMaxBits']);
   const profile =
-    [FULL, TEST].find((p) => p.name === pr.profile && p.nBits === pr.nBits && p.nHatBits === pr.nHatBits && p.m === pr.m) ??
-    bad('unknown profile');
-  if (pr.ell !== ELL || pr.eps !== EPS || pr.rhoBits !== RHO_BITS || pr.dMaxBits !== D_MAX_BITS) bad('unknown parameters');
+    [FULL, TEST].find(
+      (p) => p.name === pr.profile && p.nBits === pr.nBits && p.nHatBits === pr.nHatBits && p.m === pr.m,
+    ) ?? bad('unknown profile');
+  if (pr.ell !== ELL || pr.eps !== EPS || pr.rhoBits !== RHO_BITS || pr.dMaxBits !== D_MAX_BITS)
+    bad('unknown parameters');
   const ridKg = hexField(t.requestIdKg, 32);
   const ridSign = hexField(t.requestIdSign, 32);
   const walletId = hexField(t.walletId, 32);
   const idpk1 = hexField(t.idpk1, 32);
   const idpk2 = hexField(t.idpk2, 32);
   const m32 = hexField(t.m32, 32);
-  if (t.txPayload !== undefined && !equalBytes(keccak_256(hexField(t.txPayload)), m32)) bad('m32 is not keccak256(txPayload)');
+  if (t.txPayload !== undefined && !equalBytes(keccak_256(hexField(t.txPayload)), m32))
+    bad('m32 is not keccak256(txPayload)');
   const chainId = t.chainId;
   if (chainId !== undefined && (!Number.isSafeInteger(chainId) || (chainId as number) < 1)) bad('bad chainId');
   if (!Array.isArray(t.messages) || t.messages.length !== SEQUENCE.length) bad('expected 11 messages');
@@ -166,8 +222,10 @@ export function verifyTranscript(input: string | object, o: { modPow: ModPow; rn
     const f = exactKeys(m, ['v', 'kind', 'requestId', 'round', 'from', 'to', 'body', 'sig']);
     const env = envelopeFromFields(new Map(Object.entries(f) as [string, string | number][]), 'hex');
     const [kind, round, from, to] = SEQUENCE[i]!;
-    if (env.kind !== kind || env.round !== round || env.from !== from || env.to !== to) bad(`message ${i + 1} out of order`);
-    if (!equalBytes(env.requestId, kind === 'kg' ? ridKg : ridSign)) throw new TecdsaError('E_SESSION', `message ${i + 1} has another requestId`);
+    if (env.kind !== kind || env.round !== round || env.from !== from || env.to !== to)
+      bad(`message ${i + 1} out of order`);
+    if (!equalBytes(env.requestId, kind === 'kg' ? ridKg : ridSign))
+      throw new TecdsaError('E_SESSION', `message ${i + 1} has another requestId`);
     verifyEnvelope(env, from === 'P1' ? idpk1 : idpk2);
     return env;
   });
@@ -191,7 +249,8 @@ export function verifyTranscript(input: string | object, o: { modPow: ModPow; rn
   const sid = kgSid({ requestId: ridKg, walletId, idpk1, idpk2, n1: kg2.n1, n2: kg1.n2 }, profile);
   const keyId = keyIdOf(sid, Q, kg4.N, kg4.cKey);
   const tKg = kgTranscriptHash(envs.slice(0, 4).map((e) => e.body));
-  if (!equalBytes(kg5.keyId, keyId) || !equalBytes(kg5.tKg, tKg)) throw new TecdsaError('E_TRANSCRIPT_MISMATCH', 'KG-5 differs');
+  if (!equalBytes(kg5.keyId, keyId) || !equalBytes(kg5.tKg, tKg))
+    throw new TecdsaError('E_TRANSCRIPT_MISMATCH', 'KG-5 differs');
   if (!equalBytes(s1.keyId, keyId)) throw new TecdsaError('E_UNKNOWN_KEY', 'SIGN-1 names another key');
   if (!equalBytes(s1.m32, m32)) throw new TecdsaError('E_MSG_MISMATCH', 'SIGN-1 m32 differs');
   const signature: Signature = { r: s6.r, s: s6.s, recid: s6.recid as 0 | 1 };
@@ -206,14 +265,16 @@ export function verifyTranscript(input: string | object, o: { modPow: ModPow; rn
   };
   for (const k of Object.keys(expected) as (keyof typeof expected)[])
     if (res[k] !== expected[k]) bad(`result.${k} does not match the messages`);
-  if (s6.s > (1n << 255n) || !signatureMatches(signature, m32, Q)) throw new TecdsaError('E_BAD_SIGNATURE', 'SIGN-6 does not verify');
+  if (s6.s > 1n << 255n || !signatureMatches(signature, m32, Q))
+    throw new TecdsaError('E_BAD_SIGNATURE', 'SIGN-6 does not verify');
 
   // 3. The signing proofs and openings.
   const ssid = signSid(ridSign, keyId, Q, m32, s2.n1, s1.n2);
   verifySchnorr(ssid, 'R2', 'P2', s3.R2, s3.pi2);
   checkOpening(s2.C1, ssid, 'R1', 'P1', [encPt(s4.R1), encPt(s4.pi1.A), encSc(s4.pi1.z)], s4.salt);
   verifySchnorr(ssid, 'R1', 'P1', s4.R1, s4.pi1);
-  if (!isValidCiphertext(paillierPublic(kg4.N), s5.c3)) throw new TecdsaError('E_CIPHERTEXT', 'c3 is not a valid ciphertext');
+  if (!isValidCiphertext(paillierPublic(kg4.N), s5.c3))
+    throw new TecdsaError('E_CIPHERTEXT', 'c3 is not a valid ciphertext');
 
   // 4. The DKG proofs, as P1 and P2 check them.
   verifySchnorr(sid, 'Q2', 'P2', kg3.Q2, kg3.pi2);

@@ -16,7 +16,14 @@ import { sharedVector } from './helpers.ts';
 const v = JSON.parse(sharedVector('hash-vectors.json'));
 const I = v.inputs;
 const b = (k: string) => hexToBytes(I[k]);
-const ids = { requestId: b('requestId'), walletId: b('walletId'), idpk1: b('idpk1'), idpk2: b('idpk2'), n1: b('n1'), n2: b('n2') };
+const ids = {
+  requestId: b('requestId'),
+  walletId: b('walletId'),
+  idpk1: b('idpk1'),
+  idpk2: b('idpk2'),
+  n1: b('n1'),
+  n2: b('n2'),
+};
 const sid = kgSid(ids, FULL);
 const Nhat = (1n << 2047n) + 1n; // "2^2047 + 1"
 const Ntoy = (1n << 3071n) + 3n; // "2^3071 + 3"
@@ -50,7 +57,11 @@ test('KG-1 body and its envelope digest', () => {
 
 test('Πprm challenge bits for s = 2, t = 3, A_i = i + 1', () => {
   const A = Array.from({ length: 80 }, (_, i) => encMod(BigInt(i + 1), Nhat));
-  const bits = bitChallenge('prm', [sid, utf8('RP'), utf8('P2'), encNat(Nhat), encMod(2n, Nhat), encMod(3n, Nhat), ...A], 80);
+  const bits = bitChallenge(
+    'prm',
+    [sid, utf8('RP'), utf8('P2'), encNat(Nhat), encMod(2n, Nhat), encMod(3n, Nhat), ...A],
+    80,
+  );
   assert.equal(bits.join(''), v['prm_bits_s=2_t=3_A_i=i+1']);
 });
 
@@ -67,7 +78,9 @@ test('keyId and T_kg', () => {
 
 test('Int, Nat and Mod encodings', () => {
   for (const [k, hex] of Object.entries(v.enc_int as Record<string, string>)) {
-    const z = k.startsWith('-') ? -BigInt(k.slice(1).replace('2^64', String(1n << 64n))) : BigInt(k.replace('2^64', String(1n << 64n)));
+    const z = k.startsWith('-')
+      ? -BigInt(k.slice(1).replace('2^64', String(1n << 64n)))
+      : BigInt(k.replace('2^64', String(1n << 64n)));
     assert.equal(bytesToHex(encInt(z)), hex, k);
   }
   assert.equal(bytesToHex(encNat(65537n)), v.enc_nat_65537);

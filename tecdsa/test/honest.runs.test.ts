@@ -22,7 +22,10 @@ async function checkSignature(sig: Signature, m32: Uint8Array, Qc: Uint8Array, a
   assert.ok(sig.recid === 0 || sig.recid === 1);
   const compact = secp256k1.Signature.fromHex(h(sig.r).slice(2) + h(sig.s).slice(2)).toBytes('compact');
   assert.ok(secp256k1.verify(compact, m32, Qc, { prehash: false, lowS: true }));
-  const recovered = await recoverAddress({ hash: `0x${bytesToHex(m32)}`, signature: { r: h(sig.r), s: h(sig.s), yParity: sig.recid } });
+  const recovered = await recoverAddress({
+    hash: `0x${bytesToHex(m32)}`,
+    signature: { r: h(sig.r), s: h(sig.s), yParity: sig.recid },
+  });
   assert.equal(recovered, address);
 }
 

@@ -4,7 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as pb from 'paillier-bigint';
 import { bigintModPow, gcd, jacobi, modInv, modPowBigInt } from '../src/arith.ts';
-import { decrypt, encrypt, encryptWithSecret, addCiphertexts, mulCiphertext, generatePaillier, isValidCiphertext } from '../src/paillier.ts';
+import {
+  decrypt,
+  encrypt,
+  encryptWithSecret,
+  addCiphertexts,
+  mulCiphertext,
+  generatePaillier,
+  isValidCiphertext,
+} from '../src/paillier.ts';
 import { TEST } from '../src/params.ts';
 import { seededRng, uniformBelow, uniformUnit } from '../src/rng.ts';
 import { mp } from './helpers.ts';
@@ -64,7 +72,12 @@ test('native OpenSSL modpow equals the BigInt reference on 300 random cases', ()
     const e = uniformBelow(rng, 1n << BigInt(1 + (i % 3000)));
     assert.equal(mp.pow(b, e, m), bigintModPow.pow(b, e, m), `case ${i}`);
   }
-  for (const [b, e] of [[0n, 5n], [1n, 9n], [7n, 0n], [7n, 1n]] as const) {
+  for (const [b, e] of [
+    [0n, 5n],
+    [1n, 9n],
+    [7n, 0n],
+    [7n, 1n],
+  ] as const) {
     const m = sk.N;
     assert.equal(mp.pow(b, e, m), modPowBigInt(b, e, m));
   }

@@ -11,7 +11,14 @@ import { seededRng } from '../src/rng.ts';
 import { verifyTranscript } from '../src/transcript.ts';
 import { mp, sharedVector } from './helpers.ts';
 
-const FILES = ['kat-test.json', 'kat-lows-test.json', 'random-test.json', 'kat-full.json', 'kat-lows-full.json', 'random-full.json'];
+const FILES = [
+  'kat-test.json',
+  'kat-lows-test.json',
+  'random-test.json',
+  'kat-full.json',
+  'kat-lows-full.json',
+  'random-full.json',
+];
 const opts = { modPow: mp, rng: seededRng('vectors') };
 
 for (const f of FILES) {
@@ -25,7 +32,8 @@ for (const f of FILES) {
     const bytes = Buffer.from(text, 'utf8');
     const testOnlyAt = text.indexOf('"testOnly"');
     const bodyRanges: Array<[number, number]> = [];
-    for (const m of text.matchAll(/"(body|sig)": "([0-9a-f]*)"/g)) bodyRanges.push([m.index! + m[1]!.length + 5, m.index! + m[0].length - 1]);
+    for (const m of text.matchAll(/"(body|sig)": "([0-9a-f]*)"/g))
+      bodyRanges.push([m.index! + m[1]!.length + 5, m.index! + m[0].length - 1]);
     const inBody = (i: number) => bodyRanges.some(([a, b]) => i >= a && i < b);
     const stride = f.includes('full') ? 1499 : 211;
     let checked = 0;

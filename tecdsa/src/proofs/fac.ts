@@ -38,15 +38,37 @@ export function facBounds(N0: bigint, Nhat: bigint) {
   };
 }
 
-function challenge(sid: Uint8Array, N0: bigint, rp: RingPedersenParams, pr: Omit<FacProof, 'z1' | 'z2' | 'w1' | 'w2' | 'v'>): bigint {
+function challenge(
+  sid: Uint8Array,
+  N0: bigint,
+  rp: RingPedersenParams,
+  pr: Omit<FacProof, 'z1' | 'z2' | 'w1' | 'w2' | 'v'>,
+): bigint {
   const M = (x: bigint) => encMod(x, rp.Nhat);
   return scalarChallenge('fac', [
-    sid, utf8('N'), utf8('P1'), encNat(N0), encNat(rp.Nhat), M(rp.s), M(rp.t),
-    M(pr.P), M(pr.Q), M(pr.A), M(pr.B), M(pr.T), encInt(pr.sigma),
+    sid,
+    utf8('N'),
+    utf8('P1'),
+    encNat(N0),
+    encNat(rp.Nhat),
+    M(rp.s),
+    M(rp.t),
+    M(pr.P),
+    M(pr.Q),
+    M(pr.A),
+    M(pr.B),
+    M(pr.T),
+    encInt(pr.sigma),
   ]);
 }
 
-export function proveFac(mp: ModPow, rng: Rng, sid: Uint8Array, sk: PaillierSecretKey, rp: RingPedersenParams): FacProof {
+export function proveFac(
+  mp: ModPow,
+  rng: Rng,
+  sid: Uint8Array,
+  sk: PaillierSecretKey,
+  rp: RingPedersenParams,
+): FacProof {
   const { N: N0, p, q } = sk;
   const Nh = rp.Nhat;
   const R0 = isqrt(N0);
@@ -66,7 +88,12 @@ export function proveFac(mp: ModPow, rng: Rng, sid: Uint8Array, sk: PaillierSecr
   const e = challenge(sid, N0, rp, { P, Q, A, B, T, sigma });
   const sigmaHat = sigma - nu * p;
   return {
-    P, Q, A, B, T, sigma,
+    P,
+    Q,
+    A,
+    B,
+    T,
+    sigma,
     z1: alpha + e * p,
     z2: beta + e * q,
     w1: x + e * mu,
@@ -80,11 +107,13 @@ export function verifyFac(mp: ModPow, sid: Uint8Array, N0: bigint, rp: RingPeder
     throw new TecdsaError('E_PROOF_FAC', why);
   };
   const Nh = rp.Nhat;
-  for (const u of [pr.P, pr.Q, pr.A, pr.B, pr.T]) if (u < 1n || u >= Nh || gcd(u, Nh) !== 1n) bad('Πfac commitment not a unit mod N̂');
+  for (const u of [pr.P, pr.Q, pr.A, pr.B, pr.T])
+    if (u < 1n || u >= Nh || gcd(u, Nh) !== 1n) bad('Πfac commitment not a unit mod N̂');
   const bd = facBounds(N0, Nh);
   const abs = (z: bigint) => (z < 0n ? -z : z);
   if (abs(pr.z1) > bd.z || abs(pr.z2) > bd.z) bad('Πfac z1/z2 above the bound');
-  if (abs(pr.sigma) > bd.sigma || abs(pr.w1) > bd.w || abs(pr.w2) > bd.w || abs(pr.v) > bd.v) bad('Πfac response above its cap');
+  if (abs(pr.sigma) > bd.sigma || abs(pr.w1) > bd.w || abs(pr.w2) > bd.w || abs(pr.v) > bd.v)
+    bad('Πfac response above its cap');
   const e = challenge(sid, N0, rp, pr);
   const eq = (l: bigint, r: bigint, what: string) => {
     if (l !== r) bad(`Πfac ${what} equation fails`);

@@ -33,12 +33,32 @@ const TWO = (k: number): bigint => 1n << BigInt(k);
 export const LOGSTAR_Z1_BOUND = TWO(ELL + EPS);
 export const logStarZ3Bound = (Nhat: bigint): bigint => TWO(ELL + EPS + 1) * Nhat;
 
-function challenge(sid: Uint8Array, st: LogStarStatement, rp: RingPedersenParams, S: bigint, A: bigint, Y: Point, D: bigint): bigint {
+function challenge(
+  sid: Uint8Array,
+  st: LogStarStatement,
+  rp: RingPedersenParams,
+  S: bigint,
+  A: bigint,
+  Y: Point,
+  D: bigint,
+): bigint {
   const { N, N2 } = st.pk;
   const Nh = rp.Nhat;
   return scalarChallenge('logstar', [
-    sid, utf8('Q1'), utf8('P1'), encNat(N), encNat(Nh), encMod(rp.s, Nh), encMod(rp.t, Nh),
-    encMod(st.C, N2), encPt(st.X), encPt(G), encMod(S, Nh), encMod(A, N2), encPt(Y), encMod(D, Nh),
+    sid,
+    utf8('Q1'),
+    utf8('P1'),
+    encNat(N),
+    encNat(Nh),
+    encMod(rp.s, Nh),
+    encMod(rp.t, Nh),
+    encMod(st.C, N2),
+    encPt(st.X),
+    encPt(G),
+    encMod(S, Nh),
+    encMod(A, N2),
+    encPt(Y),
+    encMod(D, Nh),
   ]);
 }
 
@@ -74,7 +94,13 @@ export function proveLogStar(
   }
 }
 
-export function verifyLogStar(mp: ModPow, sid: Uint8Array, st: LogStarStatement, rp: RingPedersenParams, pr: LogStarProof): void {
+export function verifyLogStar(
+  mp: ModPow,
+  sid: Uint8Array,
+  st: LogStarStatement,
+  rp: RingPedersenParams,
+  pr: LogStarProof,
+): void {
   const bad = (why: string): never => {
     throw new TecdsaError('E_PROOF_LOGSTAR', why);
   };

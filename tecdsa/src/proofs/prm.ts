@@ -16,7 +16,15 @@ export interface PrmProof {
 
 function challenge(sid: Uint8Array, rp: RingPedersenParams, A: readonly bigint[]): number[] {
   const N = rp.Nhat;
-  const tuple = [sid, utf8('RP'), utf8('P2'), encNat(N), encMod(rp.s, N), encMod(rp.t, N), ...A.map((a) => encMod(a, N))];
+  const tuple = [
+    sid,
+    utf8('RP'),
+    utf8('P2'),
+    encNat(N),
+    encMod(rp.s, N),
+    encMod(rp.t, N),
+    ...A.map((a) => encMod(a, N)),
+  ];
   return bitChallenge('prm', tuple, A.length);
 }
 
@@ -45,7 +53,11 @@ export function checkRingPedersenParams(rp: RingPedersenParams, nHatBits: number
     s !== t &&
     gcd(s, N) === 1n &&
     gcd(t, N) === 1n;
-  if (!ok) throw new TecdsaError('E_RP_PARAMS', `ring-Pedersen parameters must be a ${nHatBits}-bit odd N̂ with s ≠ t units in [2, N̂−2]`);
+  if (!ok)
+    throw new TecdsaError(
+      'E_RP_PARAMS',
+      `ring-Pedersen parameters must be a ${nHatBits}-bit odd N̂ with s ≠ t units in [2, N̂−2]`,
+    );
 }
 
 /** §5.2 steps 3–4 (E_PROOF_PRM); call checkRingPedersenParams first. */

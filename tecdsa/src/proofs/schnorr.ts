@@ -18,7 +18,14 @@ export type Role = 'P1' | 'P2';
 const challenge = (sid: Uint8Array, label: SchnorrLabel, role: Role, X: Point, A: Point): bigint =>
   scalarChallenge('sch', [sid, utf8(label), utf8(role), encPt(X), encPt(A)]);
 
-export function proveSchnorr(rng: Rng, sid: Uint8Array, label: SchnorrLabel, role: Role, x: bigint, X: Point): SchnorrProof {
+export function proveSchnorr(
+  rng: Rng,
+  sid: Uint8Array,
+  label: SchnorrLabel,
+  role: Role,
+  x: bigint,
+  X: Point,
+): SchnorrProof {
   const alpha = uniformRange(rng, 1n, SECP256K1_N);
   const A = mulG(alpha);
   const e = challenge(sid, label, role, X, A);
