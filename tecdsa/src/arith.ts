@@ -82,6 +82,8 @@ export function modPowBigInt(b: bigint, e: bigint, m: bigint): bigint {
 export interface ModPow {
   readonly name: string;
   pow(b: bigint, e: bigint, m: bigint): bigint;
+  /** A batch, possibly in parallel (modpowPool.ts); results in order. */
+  powMany?(tasks: ReadonlyArray<readonly [bigint, bigint, bigint]>): bigint[];
 }
 
 export const bigintModPow: ModPow = { name: 'bigint', pow: modPowBigInt };
@@ -94,4 +96,9 @@ export function powSigned(mp: ModPow, b: bigint, e: bigint, m: bigint): bigint {
 /** x ≡ a (mod p), x ≡ b (mod q), with qInvP = q^(−1) mod p. */
 export function crt(a: bigint, p: bigint, b: bigint, q: bigint, qInvP: bigint): bigint {
   return b + q * mod((a - b) * qInvP, p);
+}
+
+/** Runs a batch of exponentiations, in parallel when the backend can (see modpowPool.ts). */
+export function powAll(mp: ModPow, tasks: ReadonlyArray<readonly [bigint, bigint, bigint]>): bigint[] {
+  return mp.powMany ? mp.powMany(tasks) : tasks.map(([b, e, m]) => mp.pow(b, e, m));
 }

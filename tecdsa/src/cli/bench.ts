@@ -1,4 +1,4 @@
-// `npm run -s bench -w tecdsa -- [--json] [--runs N] [--profile full|test|both] [--backend openssl|bigint]`
+// `npm run -s bench -w tecdsa -- [--json] [--runs N] [--profile full|test|both] [--backend pool|openssl|bigint]`
 // Both parties' compute in one process (the relay is in memory, so wall time = compute).
 // Prints a table (median/min/max per phase and party, bytes on the wire) and, with --json,
 // ends with one JSON line of the default-profile figures.
@@ -6,6 +6,7 @@
 import { identityFromSeed } from '../envelope.ts';
 import { bigintModPow, type ModPow } from '../arith.ts';
 import { nativeModPow } from '../modpowNative.ts';
+import { ModPowPool } from '../modpowPool.ts';
 import { FULL, TEST, type Profile } from '../params.ts';
 import { generateRingPedersen } from '../ringPedersen.ts';
 import { systemRng } from '../rng.ts';
@@ -80,9 +81,17 @@ async function main() {
   const which = String(a.profile ?? 'full');
   const profiles = which === 'both' ? [FULL, TEST] : which === 'full' ? [FULL] : which === 'test' ? [TEST] : undefined;
   if (!profiles) throw new UsageError('--profile must be full, test or both');
-  const backend = String(a.backend ?? 'openssl');
-  const modPow = backend === 'bigint' ? bigintModPow : backend === 'openssl' ? nativeModPow() : undefined;
-  if (!modPow) throw new UsageError('--backend must be openssl (if this runtime has it) or bigint');
+  const backend = String(a.backend ?? 'pool');
+  const native = nativeModPow();
+  const modPow =
+    backend === 'bigint'
+      ? bigintModPow
+      : backend === 'openssl'
+        ? native
+        : backend === 'pool' && native
+          ? new ModPowPool()
+          : undefined;
+  if (!modPow) throw new UsageError('--backend must be pool or openssl (if this runtime has OpenSSL) or bigint');
   const out = console.log;
   out(
     `tecdsa benchmark: ${runs} runs per profile, modpow backend ${modPow.name}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,

@@ -9,6 +9,7 @@ import { identityFromSeed } from '../envelope.ts';
 import { ethereumAddress } from '../address.ts';
 import { bigintModPow } from '../arith.ts';
 import { nativeModPow } from '../modpowNative.ts';
+import { ModPowPool } from '../modpowPool.ts';
 import { FULL, profileByName } from '../params.ts';
 import { generateRingPedersen } from '../ringPedersen.ts';
 import { systemRng } from '../rng.ts';
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(msg)) throw new UsageError('--message must be 0x followed by 64 hex digits');
   const m32 = hexToBytes(msg);
   const rng = systemRng;
-  const modPow = nativeModPow() ?? bigintModPow;
+  const modPow = nativeModPow() ? new ModPowPool() : bigintModPow;
   const say = (s: string) => {
     if (!a.json) process.stderr.write(s + '\n');
   };

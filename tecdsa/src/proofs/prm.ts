@@ -3,7 +3,7 @@
 
 import { TecdsaError } from '../errors.ts';
 import { bitLength, utf8 } from '../bytes.ts';
-import { type ModPow, gcd } from '../arith.ts';
+import { type ModPow, crt, gcd, modInv, powAll } from '../arith.ts';
 import { encMod, encNat } from '../encoding.ts';
 import { bitChallenge } from '../hash.ts';
 import { type RingPedersenParams, type RingPedersenSecret } from '../ringPedersen.ts';
@@ -29,13 +29,15 @@ function challenge(sid: Uint8Array, rp: RingPedersenParams, A: readonly bigint[]
 }
 
 export function provePrm(mp: ModPow, rng: Rng, sid: Uint8Array, rp: RingPedersenSecret, m: number): PrmProof {
-  const a: bigint[] = [];
-  const A: bigint[] = [];
-  for (let i = 0; i < m; i++) {
-    const ai = uniformBelow(rng, rp.phi);
-    a.push(ai);
-    A.push(mp.pow(rp.t, ai, rp.Nhat));
-  }
+  const a = Array.from({ length: m }, () => uniformBelow(rng, rp.phi));
+  // t^(a_i) mod N̂ by CRT over the safe primes: half-size exponentiations, as one batch.
+  const { p, q } = rp;
+  const r = powAll(
+    mp,
+    a.flatMap((ai) => [[rp.t % p, ai % (p - 1n), p] as const, [rp.t % q, ai % (q - 1n), q] as const]),
+  );
+  const qInvP = modInv(q, p);
+  const A = a.map((_, i) => crt(r[2 * i]!, p, r[2 * i + 1]!, q, qInvP));
   const e = challenge(sid, rp, A);
   return { A, z: a.map((ai, i) => (ai + BigInt(e[i]!) * rp.lambda) % rp.phi) };
 }
@@ -75,8 +77,12 @@ export function verifyPrm(mp: ModPow, sid: Uint8Array, rp: RingPedersenParams, p
   if (gcd(prod, N) !== 1n) bad('Πprm A_i not a unit');
   for (const zi of proof.z) if (zi < 0n || zi >= N) bad('Πprm z_i out of range');
   const e = challenge(sid, rp, proof.A);
+  const lhs = powAll(
+    mp,
+    proof.z.map((zi) => [rp.t, zi, N] as const),
+  );
   for (let i = 0; i < m; i++) {
     const rhs = e[i] ? (proof.A[i]! * rp.s) % N : proof.A[i]!;
-    if (mp.pow(rp.t, proof.z[i]!, N) !== rhs) bad('Πprm equation fails');
+    if (lhs[i] !== rhs) bad('Πprm equation fails');
   }
 }
