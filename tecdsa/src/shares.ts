@@ -66,6 +66,16 @@ const bad = (why: string): never => {
   throw new TecdsaError('E_DECODE', `share blob: ${why}`);
 };
 
+/** Runs a blob parser; any of our errors inside becomes one E_DECODE naming the blob. */
+function parsing<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `${what} blob rejected (${e.code})`);
+    throw e;
+  }
+}
+
 function header(f: Uint8Array[], tag: string): void {
   if (!equalBytes(f[0]!, utf8(tag))) bad(`not a ${tag}`);
   if (decU32(f[1]!) !== 1) bad('unsupported version');
@@ -95,7 +105,7 @@ export function encodeP1Share(s: P1Share): Uint8Array {
 }
 
 export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
-  try {
+  return parsing('P1 share', () => {
     const f = unframe(blob, 11);
     header(f, P1_TAG);
     const Q1 = decPt(f[4]!);
@@ -121,10 +131,7 @@ export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
       cKey,
       peerPublicKey: decBytes32(f[10]!),
     };
-  } catch (e) {
-    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `P1 share blob rejected (${e.code})`);
-    throw e;
-  }
+  });
 }
 
 export function encodeP2Share(s: P2Share): Uint8Array {
@@ -143,7 +150,7 @@ export function encodeP2Share(s: P2Share): Uint8Array {
 }
 
 export function parseP2Share(blob: Uint8Array): P2Share {
-  try {
+  return parsing('P2 share', () => {
     const f = unframe(blob, 10);
     header(f, P2_TAG);
     const Q1 = decPt(f[4]!);
@@ -166,10 +173,7 @@ export function parseP2Share(blob: Uint8Array): P2Share {
       cKey,
       peerPublicKey: decBytes32(f[9]!),
     };
-  } catch (e) {
-    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `P2 share blob rejected (${e.code})`);
-    throw e;
-  }
+  });
 }
 
 /** The desktop's one-time ring-Pedersen setup (secret: the safe primes, t and λ). */
@@ -185,7 +189,7 @@ export function encodeRingPedersenSecret(rp: RingPedersenSecret): Uint8Array {
 }
 
 export function parseRingPedersenSecret(blob: Uint8Array, mp: ModPow): RingPedersenSecret {
-  try {
+  return parsing('ring-Pedersen', () => {
     const f = unframe(blob, 6);
     header(f, RP_TAG);
     const p = decNat(f[2]!, MAX_NAT_BYTES);
@@ -194,8 +198,5 @@ export function parseRingPedersenSecret(blob: Uint8Array, mp: ModPow): RingPeder
     const bits = bitLength(Nhat);
     if (bits !== FULL.nHatBits && bits !== TEST.nHatBits) bad('N̂ has an unsupported size');
     return ringPedersenFrom(mp, p, q, decMod(f[4]!, Nhat), decMod(f[5]!, Nhat), bits);
-  } catch (e) {
-    if (e instanceof TecdsaError) throw new TecdsaError('E_DECODE', `ring-Pedersen blob rejected (${e.code})`);
-    throw e;
-  }
+  });
 }
