@@ -37,7 +37,7 @@ import { proveMod, verifyMod } from './proofs/mod.ts';
 import { proveFac, verifyFac } from './proofs/fac.ts';
 import { proveLogStar, verifyLogStar } from './proofs/logstar.ts';
 import { checkPaillierModulus } from './modulusCheck.ts';
-import { type P1Share, type P2Share } from './shares.ts';
+import { type KeyOrigin, type P1Share, type P2Share } from './shares.ts';
 
 export interface KeygenOptions extends SessionOptions {
   walletId: Uint8Array;
@@ -51,6 +51,7 @@ abstract class KeygenSession<R> extends Session<R> {
   protected readonly kind = 'kg' as const;
   protected readonly bodies: Uint8Array[] = [];
   protected sid: Uint8Array | undefined;
+  protected origin: KeyOrigin | undefined;
 
   constructor(protected readonly kopts: KeygenOptions) {
     super(kopts);
@@ -67,8 +68,11 @@ abstract class KeygenSession<R> extends Session<R> {
     return this.kopts.testOnlyShare ?? randomScalar(this.opts);
   }
 
-  protected ids(n1: Uint8Array, n2: Uint8Array, idpk1: Uint8Array, idpk2: Uint8Array) {
-    return { requestId: this.opts.requestId, walletId: this.kopts.walletId, idpk1, idpk2, n1, n2 };
+  /** Fixes the DKG's sid from both nonces and both identities (§6.1). */
+  protected setSid(n1: Uint8Array, n2: Uint8Array, idpk1: Uint8Array, idpk2: Uint8Array): Uint8Array {
+    this.origin = { requestId: this.opts.requestId, n1, n2, idpk1, idpk2 };
+    this.sid = kgSid({ ...this.origin, walletId: this.kopts.walletId }, this.opts.profile);
+    return this.sid;
   }
 }
 
@@ -98,12 +102,12 @@ export class P1Keygen extends KeygenSession<P1Share> {
         if (!equalBytes(m.walletId, this.kopts.walletId))
           throw new TecdsaError('E_ENROLMENT', 'KG-1 names another wallet');
         const n1 = o.rng.bytes(32);
-        this.sid = kgSid(this.ids(n1, m.n2, o.identity.publicKey, o.peerPublicKey), o.profile);
+        const sid = this.setSid(n1, m.n2, o.identity.publicKey, o.peerPublicKey);
         this.x1 = this.share();
         this.Q1 = mulG(this.x1);
-        this.pi1 = proveSchnorr(o.rng, this.sid, 'Q1', 'P1', this.x1, this.Q1);
+        this.pi1 = proveSchnorr(o.rng, sid, 'Q1', 'P1', this.x1, this.Q1);
         this.salt1 = o.rng.bytes(32);
-        const C1 = commit(this.sid, 'Q1', 'P1', [encPt(this.Q1), encPt(this.pi1.A), encSc(this.pi1.z)], this.salt1);
+        const C1 = commit(sid, 'Q1', 'P1', [encPt(this.Q1), encPt(this.pi1.A), encSc(this.pi1.z)], this.salt1);
         const reply = encodeKg2({ n1, C1 });
         this.bodies.push(body, reply);
         this.expected = 3;
@@ -154,7 +158,7 @@ export class P1Keygen extends KeygenSession<P1Share> {
             x1: this.x1!,
             paillier: sk,
             cKey,
-            peerPublicKey: o.peerPublicKey,
+            origin: this.origin!,
           },
         };
         this.expected = 5;
@@ -212,12 +216,12 @@ export class P2Keygen extends KeygenSession<P2Share> {
     switch (this.expected) {
       case 2: {
         const m = decodeKg2(body);
-        this.sid = kgSid(this.ids(m.n1, this.n2!, o.peerPublicKey, o.identity.publicKey), o.profile);
+        const sid = this.setSid(m.n1, this.n2!, o.peerPublicKey, o.identity.publicKey);
         this.C1 = m.C1;
         this.x2 = this.share();
         this.Q2 = mulG(this.x2);
-        const pi2 = proveSchnorr(o.rng, this.sid, 'Q2', 'P2', this.x2, this.Q2);
-        const prm = provePrm(o.modPow, o.rng, this.sid, this.rp, o.profile.m);
+        const pi2 = proveSchnorr(o.rng, sid, 'Q2', 'P2', this.x2, this.Q2);
+        const prm = provePrm(o.modPow, o.rng, sid, this.rp, o.profile.m);
         const reply = encodeKg3({ Q2: this.Q2, pi2, rp: rpPublic(this.rp), prm });
         this.bodies.push(body, reply);
         this.expected = 4;
@@ -240,7 +244,7 @@ export class P2Keygen extends KeygenSession<P2Share> {
           x2: this.x2!,
           N: m.N,
           cKey,
-          peerPublicKey: o.peerPublicKey,
+          origin: this.origin!,
         };
         return { send: this.envelope(5, encodeKg5({ keyId, tKg })), result: share };
       }

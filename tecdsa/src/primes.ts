@@ -129,3 +129,9 @@ export function randomSafePrime(mp: ModPow, rng: Rng, bits: number): bigint {
     if (p !== undefined && bitLength(p) === bits) return p;
   }
 }
+
+/** p and (p−1)/2 both pass Miller–Rabin to the first 20 prime bases: a check of our own stored secrets. */
+export function looksLikeSafePrime(mp: ModPow, p: bigint): boolean {
+  const bases = SMALL_PRIMES.slice(0, 20).map(BigInt);
+  return p > 7n && millerRabin(mp, p, bases) && millerRabin(mp, (p - 1n) / 2n, bases);
+}

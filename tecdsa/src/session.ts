@@ -52,6 +52,8 @@ export abstract class Session<R> {
   private readonly seen = new Map<number, Uint8Array>();
   private readonly replies = new Map<number, Envelope | undefined>();
   private failure: TecdsaError | undefined;
+  /** The message being handled right now (a handler may await the caller, e.g. beforeDecrypt). */
+  private inFlight: { round: number; body: Uint8Array; reply: Promise<Step<R>> } | undefined;
   private finished = false;
   protected readonly startedAt: number;
   protected lastActivity: number;
@@ -64,6 +66,11 @@ export abstract class Session<R> {
 
   protected get peer(): Party {
     return this.self === 'P1' ? 'P2' : 'P1';
+  }
+
+  /** True once another message interrupted a handler that was awaiting (see inFlight). */
+  protected get interrupted(): boolean {
+    return this.failure !== undefined;
   }
 
   /** The error that closed this session, if one did. */
@@ -117,6 +124,17 @@ export abstract class Session<R> {
       throw new TecdsaError('E_SESSION', 'envelope has the wrong roles');
     verifyEnvelope(env, this.opts.peerPublicKey);
     // From here on the message is the peer's.
+    if (this.inFlight) {
+      // A copy of the message being handled shares its outcome; anything else while a
+      // handler is awaiting closes the session (the handler sees it before going on).
+      if (this.inFlight.round === env.round && equalBytes(this.inFlight.body, env.body)) return this.inFlight.reply;
+      const err = new TecdsaError(
+        'E_EQUIVOCATION',
+        `round ${env.round} arrived while round ${this.inFlight.round} was being handled`,
+      );
+      if (!this.failure) this.failure = err;
+      throw err;
+    }
     const prev = this.seen.get(env.round);
     if (prev !== undefined && equalBytes(prev, env.body) && !this.failure) {
       return { send: this.replies.get(env.round) };
@@ -134,7 +152,15 @@ export abstract class Session<R> {
       if (prev !== undefined) throw new TecdsaError('E_EQUIVOCATION', `a different message for round ${env.round}`);
       if (this.finished || env.round !== this.expected)
         throw new TecdsaError('E_UNEXPECTED', `round ${env.round} is not expected now`);
-      const step = await this.handle(env.body);
+      const reply = this.handle(env.body);
+      this.inFlight = { round: env.round, body: env.body, reply };
+      let step: Step<R>;
+      try {
+        step = await reply;
+      } finally {
+        this.inFlight = undefined;
+      }
+      if (this.failure) throw this.failure;
       this.seen.set(env.round, env.body);
       this.replies.set(env.round, step.send);
       this.lastActivity = this.opts.now();

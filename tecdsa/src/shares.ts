@@ -27,6 +27,21 @@ import { type ModPow } from './arith.ts';
 import { type PaillierSecretKey, decrypt, isValidCiphertext, paillierFromPrimes, paillierPublic } from './paillier.ts';
 import { type RingPedersenSecret, ringPedersenFrom } from './ringPedersen.ts';
 import { FULL, TEST } from './params.ts';
+import { kgSid, keyIdOf } from './sessionIds.ts';
+import { looksLikeSafePrime } from './primes.ts';
+
+/**
+ * Where a key came from: the DKG's requestId, both nonces and both identity keys. With the
+ * walletId they give the DKG's sid, and sid, Q, N and c_key give keyId, so a parser can
+ * recompute keyId and refuse any blob whose public parts were altered or spliced.
+ */
+export interface KeyOrigin {
+  readonly requestId: Uint8Array;
+  readonly n1: Uint8Array;
+  readonly n2: Uint8Array;
+  readonly idpk1: Uint8Array;
+  readonly idpk2: Uint8Array;
+}
 
 export interface P1Share {
   readonly version: 1;
@@ -38,8 +53,7 @@ export interface P1Share {
   readonly x1: bigint;
   readonly paillier: PaillierSecretKey;
   readonly cKey: bigint;
-  /** P2's identity public key (idpk2). */
-  readonly peerPublicKey: Uint8Array;
+  readonly origin: KeyOrigin;
 }
 
 export interface P2Share {
@@ -52,8 +66,7 @@ export interface P2Share {
   readonly x2: bigint;
   readonly N: bigint;
   readonly cKey: bigint;
-  /** P1's identity public key (idpk1). */
-  readonly peerPublicKey: Uint8Array;
+  readonly origin: KeyOrigin;
 }
 
 const P1_TAG = 'tecdsa/p1-share';
@@ -87,6 +100,27 @@ function jointKey(Q1: Point, Q2: Point): Point {
   return Q;
 }
 
+const encOrigin = (o: KeyOrigin): Uint8Array[] => [o.requestId, o.n1, o.n2, o.idpk1, o.idpk2].map(encBytes32);
+
+function decOrigin(f: Uint8Array[]): KeyOrigin {
+  const [requestId, n1, n2, idpk1, idpk2] = f.map(decBytes32);
+  return { requestId: requestId!, n1: n1!, n2: n2!, idpk1: idpk1!, idpk2: idpk2! };
+}
+
+/** keyId must be what the DKG's sid, Q, N and c_key give (§7 KG-4 step 5). */
+function checkKeyId(
+  keyId: Uint8Array,
+  walletId: Uint8Array,
+  origin: KeyOrigin,
+  Q: Point,
+  N: bigint,
+  cKey: bigint,
+): void {
+  const profile = bitLength(N) === FULL.nBits ? FULL : TEST;
+  const sid = kgSid({ ...origin, walletId }, profile);
+  if (!equalBytes(keyIdOf(sid, Q, N, cKey), keyId)) bad('keyId does not match the key material');
+}
+
 export function encodeP1Share(s: P1Share): Uint8Array {
   const { p, q, N2 } = s.paillier;
   return frame([
@@ -100,13 +134,13 @@ export function encodeP1Share(s: P1Share): Uint8Array {
     encNat(p),
     encNat(q),
     encMod(s.cKey, N2),
-    encBytes32(s.peerPublicKey),
+    ...encOrigin(s.origin),
   ]);
 }
 
 export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
   return parsing('P1 share', () => {
-    const f = unframe(blob, 11);
+    const f = unframe(blob, 15);
     header(f, P1_TAG);
     const Q1 = decPt(f[4]!);
     const Q2 = decPt(f[5]!);
@@ -119,18 +153,12 @@ export function parseP1Share(blob: Uint8Array, mp: ModPow): P1Share {
     const paillier = paillierFromPrimes(mp, p, q, nBits);
     const cKey = decMod(f[9]!, paillier.N2);
     if (!isValidCiphertext(paillier, cKey) || decrypt(mp, paillier, cKey) !== x1) bad('c_key does not encrypt x1');
-    return {
-      version: 1,
-      keyId: decBytes32(f[2]!),
-      walletId: decBytes32(f[3]!),
-      Q: jointKey(Q1, Q2),
-      Q1,
-      Q2,
-      x1,
-      paillier,
-      cKey,
-      peerPublicKey: decBytes32(f[10]!),
-    };
+    const keyId = decBytes32(f[2]!);
+    const walletId = decBytes32(f[3]!);
+    const origin = decOrigin(f.slice(10, 15));
+    const Q = jointKey(Q1, Q2);
+    checkKeyId(keyId, walletId, origin, Q, paillier.N, cKey);
+    return { version: 1, keyId, walletId, Q, Q1, Q2, x1, paillier, cKey, origin };
   });
 }
 
@@ -145,13 +173,13 @@ export function encodeP2Share(s: P2Share): Uint8Array {
     encSc(s.x2),
     encNat(s.N),
     encMod(s.cKey, s.N * s.N),
-    encBytes32(s.peerPublicKey),
+    ...encOrigin(s.origin),
   ]);
 }
 
 export function parseP2Share(blob: Uint8Array): P2Share {
   return parsing('P2 share', () => {
-    const f = unframe(blob, 10);
+    const f = unframe(blob, 14);
     header(f, P2_TAG);
     const Q1 = decPt(f[4]!);
     const Q2 = decPt(f[5]!);
@@ -161,18 +189,12 @@ export function parseP2Share(blob: Uint8Array): P2Share {
     if (!N_SIZES.includes(bitLength(N))) bad('Paillier modulus has an unsupported size');
     const cKey = decMod(f[8]!, N * N);
     if (!isValidCiphertext(paillierPublic(N), cKey)) bad('c_key is not a valid ciphertext');
-    return {
-      version: 1,
-      keyId: decBytes32(f[2]!),
-      walletId: decBytes32(f[3]!),
-      Q: jointKey(Q1, Q2),
-      Q1,
-      Q2,
-      x2,
-      N,
-      cKey,
-      peerPublicKey: decBytes32(f[9]!),
-    };
+    const keyId = decBytes32(f[2]!);
+    const walletId = decBytes32(f[3]!);
+    const origin = decOrigin(f.slice(9, 14));
+    const Q = jointKey(Q1, Q2);
+    checkKeyId(keyId, walletId, origin, Q, N, cKey);
+    return { version: 1, keyId, walletId, Q, Q1, Q2, x2, N, cKey, origin };
   });
 }
 
@@ -197,6 +219,7 @@ export function parseRingPedersenSecret(blob: Uint8Array, mp: ModPow): RingPeder
     const Nhat = p * q;
     const bits = bitLength(Nhat);
     if (bits !== FULL.nHatBits && bits !== TEST.nHatBits) bad('N̂ has an unsupported size');
+    if (!looksLikeSafePrime(mp, p) || !looksLikeSafePrime(mp, q)) bad('ring-Pedersen factors are not safe primes');
     return ringPedersenFrom(mp, p, q, decMod(f[4]!, Nhat), decMod(f[5]!, Nhat), bits);
   });
 }

@@ -147,6 +147,16 @@ export class P1Signer extends SignSession<Signature> {
         if (!isValidCiphertext(share.paillier, c3))
           throw new TecdsaError('E_CIPHERTEXT', 'c3 is not a valid ciphertext');
         await this.p1.beforeDecrypt?.();
+        // Another message arrived while the caller held us (it may have written
+        // DECRYPT_PENDING): §8.4 allows only SIGNED or FROZEN from here, and we do not decrypt.
+        if (this.interrupted)
+          throw new TecdsaError(
+            'E_SIGNING_FAILED',
+            'session interrupted while decryption was pending: freeze this key',
+            {
+              freezeKey: true,
+            },
+          );
         const sig = this.complete(c3);
         return { send: this.envelope(6, encodeSign6(sig)), result: sig };
       }
