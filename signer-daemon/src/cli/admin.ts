@@ -1,0 +1,149 @@
+// The signer's admin CLI: `npm run -s admin -w signer-daemon -- <command> [options]`.
+// It works on the data directory directly (same config and KEK as the daemon), so only an
+// operator with access to the signer host can use it; every change is written to the audit log.
+
+import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { loadConfig, ConfigError } from '../config.ts';
+import { openSignerStore } from '../store/open.ts';
+import { loadIdentity } from '../identity.ts';
+import { SignerError } from '../errors.ts';
+import { type Keyset } from '../store/keysets.ts';
+
+const USAGE = `usage: admin <command> [--config FILE]
+  init                                  create the data directory, KEK, database and signer identity
+  identity                              print the signer's Ed25519 identity public key (hex)
+  keysets                               list keysets
+  keyset <id>                           show one keyset
+  unfreeze <id> --reason TEXT [--operator NAME]
+                                        return a frozen keyset to ACTIVE (audited)
+  verify-audit                          check the audit log's hash chain (exit 1 if broken)
+  export-audit                          print the audit log as JSON lines
+  rotate-permit-key --out FILE          make a new permit key, write it (mode 600) for the coordinator;
+                                        older keys stay valid for permit.rotationGraceMs`;
+
+class UsageError extends Error {}
+
+function opt(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  return v;
+}
+
+const show = (k: Keyset) => ({
+  keysetId: k.keysetId,
+  status: k.status,
+  address: k.address,
+  publicKey: Buffer.from(k.publicKey).toString('hex'),
+  walletId: Buffer.from(k.walletId).toString('hex'),
+  devicePublicKey: Buffer.from(k.devicePublicKey).toString('hex'),
+  failures: k.failures,
+  createdAt: new Date(k.createdAtMs).toISOString(),
+  updatedAt: new Date(k.updatedAtMs).toISOString(),
+});
+
+export function runAdmin(
+  argv: string[],
+  env = process.env,
+  out: (s: string) => void = (s) => void process.stdout.write(s + '\n'),
+): number {
+  const [cmd, ...args] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help') {
+    out(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const config = loadConfig(env, args);
+  const now = () => Date.now();
+  const store = openSignerStore(config, now, env);
+  const { keysets, audit, permitKeys, db, kek } = store;
+  const operator = () => opt(args, '--operator') ?? env.SUDO_USER ?? userInfo().username;
+  try {
+    switch (cmd) {
+      case 'init':
+      case 'identity': {
+        const { identity, created } = loadIdentity(db, kek);
+        if (created)
+          audit.append(operator(), 'identity.created', 'signer', {
+            publicKey: Buffer.from(identity.publicKey).toString('hex'),
+          });
+        out(
+          cmd === 'init'
+            ? JSON.stringify({
+                dataDir: config.dataDir,
+                kek: store.kekOrigin,
+                identity: Buffer.from(identity.publicKey).toString('hex'),
+              })
+            : Buffer.from(identity.publicKey).toString('hex'),
+        );
+        return 0;
+      }
+      case 'keysets':
+        for (const k of keysets.list()) out(JSON.stringify(show(k)));
+        return 0;
+      case 'keyset': {
+        const id = args[0];
+        if (!id || id.startsWith('--')) throw new UsageError('keyset <id>');
+        const k = keysets.require(id);
+        const last = db
+          .prepare(
+            'SELECT session_id, state, error_code, started_at_ms FROM sign_sessions WHERE keyset_id = ? ORDER BY started_at_ms DESC LIMIT 10',
+          )
+          .all(id);
+        out(JSON.stringify({ ...show(k), recentSigningSessions: last }, null, 2));
+        return 0;
+      }
+      case 'unfreeze': {
+        const id = args[0];
+        const reason = opt(args, '--reason');
+        if (!id || id.startsWith('--') || !reason || reason.trim().length < 10)
+          throw new UsageError('unfreeze <id> --reason TEXT (at least 10 characters: say what was investigated)');
+        db.transaction(() => {
+          keysets.unfreeze(id, now());
+          audit.append(operator(), 'keyset.unfrozen', id, { reason });
+        })();
+        out(`keyset ${id} is ACTIVE again`);
+        return 0;
+      }
+      case 'verify-audit': {
+        const v = audit.verify();
+        out(JSON.stringify(v));
+        return v.ok ? 0 : 1;
+      }
+      case 'export-audit':
+        for (const e of audit.entries()) out(JSON.stringify(e));
+        return 0;
+      case 'rotate-permit-key': {
+        const file = opt(args, '--out');
+        if (!file) throw new UsageError('rotate-permit-key --out FILE');
+        const key = db.transaction(() => {
+          const k = permitKeys.rotate(now(), config.permit.rotationGraceMs);
+          audit.append(operator(), 'permit_key.rotated', k.keyId, { exportedTo: file });
+          return k;
+        })();
+        writeFileSync(file, JSON.stringify({ keyId: key.keyId, secret: key.secret.toString('base64') }) + '\n', {
+          mode: 0o600,
+          flag: 'wx',
+        });
+        out(JSON.stringify({ keyId: key.keyId, file }));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${cmd}\n${USAGE}`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    process.exitCode = runAdmin(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof SignerError) {
+      process.stderr.write(`admin: ${e.message}\n`);
+      process.exitCode = 2;
+    } else throw e;
+  }
+}

@@ -1,0 +1,155 @@
+// The MPCSigner gRPC service: checks the caller's client-certificate identity, hands each call
+// to the DKG or signing service, and turns every failure into a status with a stable code in
+// the `tandem-error-code` trailer. Nothing thrown inside a handler escapes it.
+
+import { Metadata, status, type ServerUnaryCall, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
+import { TecdsaError } from '@tandem/tecdsa/errors';
+import { envelopeToJson, type Envelope } from '@tandem/tecdsa/envelope';
+import { bigToBytes } from '@tandem/tecdsa/bytes';
+import { type Keyset as ProtoKeyset, KeysetStatus, type MPCSignerServer } from '@tandem/proto/mpc';
+import { SignerError, protocolStatus } from '../errors.ts';
+import { type SignerContext } from '../context.ts';
+import { type Keyset } from '../store/keysets.ts';
+import { type DkgService } from '../sessions/dkgService.ts';
+import { type SigningService } from '../sessions/signingService.ts';
+import { keysetIdOf } from '../sessions/inputs.ts';
+import { certIdentity } from '../pki/devPki.ts';
+
+export const ERROR_CODE_KEY = 'tandem-error-code';
+
+const bytes = (env: Envelope) => Buffer.from(envelopeToJson(env), 'utf8');
+
+const STATUS: Record<Keyset['status'], KeysetStatus> = {
+  ACTIVE: KeysetStatus.KEYSET_STATUS_ACTIVE,
+  FROZEN: KeysetStatus.KEYSET_STATUS_FROZEN,
+  RETIRED: KeysetStatus.KEYSET_STATUS_RETIRED,
+};
+
+export function keysetToProto(k: Keyset): ProtoKeyset {
+  return {
+    keysetId: k.keysetId,
+    walletId: Buffer.from(k.walletId),
+    keyId: Buffer.from(k.keyId),
+    publicKey: Buffer.from(k.publicKey),
+    address: k.address,
+    status: STATUS[k.status],
+    devicePublicKey: Buffer.from(k.devicePublicKey),
+    createdAtMs: BigInt(k.createdAtMs),
+  };
+}
+
+function toServiceError(e: unknown): { error: ServiceError; code: string } {
+  let code: string;
+  let grpcStatus: status;
+  let message: string;
+  if (e instanceof SignerError) {
+    [code, grpcStatus, message] = [e.code, e.grpcStatus, e.message];
+  } else if (e instanceof TecdsaError) {
+    [code, grpcStatus, message] = [e.code, protocolStatus(e), e.message];
+    if (e.code === 'E_INTERNAL') [code, message] = ['INTERNAL', 'internal error'];
+  } else {
+    [code, grpcStatus, message] = ['INTERNAL', status.INTERNAL, 'internal error'];
+  }
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_KEY, code);
+  const error = Object.assign(new Error(message), { code: grpcStatus, details: message, metadata });
+  return { error, code };
+}
+
+export interface PeerCheck {
+  /** Identities (certificate CN or SAN) allowed to call the signer. */
+  allowed: readonly string[];
+}
+
+/** The verified client certificate's identity (TLS already checked the chain). */
+function peerIdentity(call: ServerUnaryCall<unknown, unknown>): string | undefined {
+  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+  return raw ? certIdentity(raw) : undefined;
+}
+
+export function mpcSignerService(
+  ctx: SignerContext,
+  dkg: DkgService,
+  signing: SigningService,
+  peers: PeerCheck,
+  state: { accepting: boolean; inFlight: number },
+): MPCSignerServer {
+  const handle =
+    <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      const started = performance.now();
+      state.inFlight++;
+      const run = async (): Promise<Res> => {
+        if (!state.accepting) throw new SignerError('SHUTTING_DOWN', 'the signer is shutting down');
+        const peer = peerIdentity(call);
+        if (peer === undefined || !peers.allowed.includes(peer))
+          throw new SignerError('PEER_NOT_ALLOWED', 'this client certificate is not allowed to call the signer');
+        return fn(call.request);
+      };
+      run().then(
+        (res) => {
+          state.inFlight--;
+          ctx.metrics.observe('signer_rpc_seconds', 'gRPC handler latency', (performance.now() - started) / 1000);
+          callback(null, res);
+        },
+        (e: unknown) => {
+          state.inFlight--;
+          const { error, code } = toServiceError(e);
+          ctx.metrics.inc('signer_rpc_errors_total', 'gRPC calls that failed', { method: name, code });
+          if (code.startsWith('PERMIT_')) ctx.metrics.inc('signer_permit_refusals_total', 'Permits refused', { code });
+          if (code === 'INTERNAL') ctx.log.error({ method: name, err: e }, 'internal error');
+          else ctx.log.info({ method: name, code }, 'call refused');
+          callback(error, null);
+        },
+      );
+    };
+
+  return {
+    startDkg: handle('StartDKG', async (r) => {
+      const out = await dkg.start({
+        keysetId: r.keysetId,
+        walletId: r.walletId,
+        devicePublicKey: r.devicePublicKey,
+        envelope: r.envelope,
+      });
+      return { sessionId: out.sessionId, envelope: bytes(out.envelope) };
+    }),
+    dkgRound: handle('DKGRound', async (r) => ({ envelope: bytes(await dkg.round(r.sessionId, r.envelope)) })),
+    finalizeDkg: handle('FinalizeDKG', async (r) => ({
+      keyset: keysetToProto(await dkg.finalize(r.sessionId, r.envelope)),
+    })),
+    startSigning: handle('StartSigning', async (r) => {
+      const out = await signing.start({
+        keysetId: r.keysetId,
+        permit: r.permit,
+        unsignedTx: r.unsignedTx,
+        personalMessage: r.personalMessage,
+        envelope: r.envelope,
+      });
+      return { sessionId: out.sessionId, envelope: bytes(out.envelope) };
+    }),
+    signingRound: handle('SigningRound', async (r) => ({
+      envelope: bytes(await signing.round(r.sessionId, r.envelope)),
+    })),
+    finalizeSigning: handle('FinalizeSigning', async (r) => {
+      const out = await signing.finalize(r.sessionId, r.envelope);
+      return {
+        envelope: bytes(out.envelope),
+        signature: {
+          r: Buffer.from(bigToBytes(out.signature.r, 32)),
+          s: Buffer.from(bigToBytes(out.signature.s, 32)),
+          recoveryId: out.signature.recid,
+        },
+      };
+    }),
+    getKeyset: handle('GetKeyset', async (r) => ({
+      keyset: keysetToProto(ctx.keysets.require(keysetIdOf(r.keysetId))),
+    })),
+    getSignerInfo: handle('GetSignerInfo', async () => ({
+      identityPublicKey: Buffer.from(ctx.identity.publicKey),
+      version: SIGNER_VERSION,
+    })),
+  };
+}
+
+export const SIGNER_VERSION = '0.1.0';

@@ -1,0 +1,18 @@
+// The signer's Ed25519 identity (PROTOCOL.md §3.2): created on first start, its seed sealed
+// under the KEK in the settings table. Desktops pin its public key from their configuration.
+
+import { randomBytes } from 'node:crypto';
+import { type Identity, identityFromSeed } from '@tandem/tecdsa/envelope';
+import { type Db } from './store/db.ts';
+import { type KeyEncryptionKey, associatedData } from './store/kek.ts';
+
+const AD = associatedData('tandem-signer-identity', 1);
+
+export function loadIdentity(db: Db, kek: KeyEncryptionKey): { identity: Identity; created: boolean } {
+  const row = db.prepare("SELECT value FROM settings WHERE name = 'identity_seed'").get() as
+    { value: Buffer } | undefined;
+  if (row) return { identity: identityFromSeed(kek.open(row.value, AD)), created: false };
+  const seed = randomBytes(32);
+  db.prepare("INSERT INTO settings (name, value) VALUES ('identity_seed', ?)").run(kek.seal(seed, AD));
+  return { identity: identityFromSeed(seed), created: true };
+}
