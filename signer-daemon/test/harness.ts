@@ -166,8 +166,16 @@ export class Device {
     return f.keyset;
   }
 
+  /** `encryptionMasks`: precomputed r^N mod N² values (precomputeEncryptionMask), one used per signing. */
+  readonly encryptionMasks: bigint[] = [];
+
   signer(m32: Uint8Array, requestId = randomBytes(32)): P2Signer {
-    return new P2Signer({ ...this.base(requestId), m32, share: this.share! });
+    return new P2Signer({
+      ...this.base(requestId),
+      m32,
+      share: this.share!,
+      encryptionMask: this.encryptionMasks.pop(),
+    });
   }
 }
 
