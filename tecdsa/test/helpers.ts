@@ -1,6 +1,8 @@
 // Shared test fixtures: identities, a cached ring-Pedersen setup per profile, the native backend.
 
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { TecdsaError } from '../src/errors.ts';
 import { fileURLToPath } from 'node:url';
 import { identityFromSeed } from '../src/envelope.ts';
 import { nativeModPow } from '../src/modpowNative.ts';
@@ -41,4 +43,16 @@ export function parties(profile: Profile, rng: Rng = seededRng('parties')): Loca
 /** A file from ../shared/vectors (next to the repository, as in CI). */
 export function sharedVector(name: string): string {
   return readFileSync(fileURLToPath(new URL(`../../../shared/vectors/${name}`, import.meta.url)), 'utf8');
+}
+
+/** Runs `fn` and asserts it throws a TecdsaError with `code`; returns the error. */
+export async function expectCode(fn: () => unknown, code: string): Promise<TecdsaError> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.ok(e instanceof TecdsaError, `expected a TecdsaError ${code}, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  return assert.fail(`expected ${code}, but it succeeded`);
 }

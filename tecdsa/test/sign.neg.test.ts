@@ -33,7 +33,7 @@ import { type P1Share, type P2Share } from '../src/shares.ts';
 import { signSid } from '../src/sessionIds.ts';
 import { proveSchnorr } from '../src/proofs/schnorr.ts';
 import { P1Signer, P2Signer, type Signature, rOf } from '../src/sign.ts';
-import { mp, ringPedersenFor } from './helpers.ts';
+import { expectCode, mp, ringPedersenFor } from './helpers.ts';
 
 const q = SECP256K1_N;
 const rng = seededRng('sign.neg');
@@ -194,17 +194,6 @@ const onRound =
   (round: number, f: (body: Uint8Array) => Uint8Array) =>
   (e: Envelope): Envelope =>
     e.round === round ? resign(e, f(e.body)) : e;
-
-async function expectCode(fn: () => unknown, code: string): Promise<TecdsaError> {
-  try {
-    await fn();
-  } catch (e) {
-    assert.ok(e instanceof TecdsaError, `expected a TecdsaError ${code}, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  return assert.fail(`expected ${code}, but it succeeded`);
-}
 
 const other32 = (b: Uint8Array): Uint8Array => {
   const c = b.slice();
