@@ -10,8 +10,8 @@ import { type Db } from './store/db.ts';
 import { type KeysetStore } from './store/keysets.ts';
 import { type PermitKeys } from './permits/permitKeys.ts';
 import { type PermitPolicy } from './permits/checkPermit.ts';
-import { type AuditLog } from './audit/auditLog.ts';
-import { type Metrics } from './ops/metrics.ts';
+import { type AuditLog } from '@tandem/common/auditLog';
+import { type Metrics } from '@tandem/common/metrics';
 import { type RateLimit } from './limits/rateLimiter.ts';
 
 export interface SessionLimits {

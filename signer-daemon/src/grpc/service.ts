@@ -13,7 +13,7 @@ import { type Keyset } from '../store/keysets.ts';
 import { type DkgService } from '../sessions/dkgService.ts';
 import { type SigningService } from '../sessions/signingService.ts';
 import { keysetIdOf } from '../sessions/inputs.ts';
-import { certIdentity } from '../pki/devPki.ts';
+import { certIdentity } from '@tandem/common/devPki';
 
 export const ERROR_CODE_KEY = 'tandem-error-code';
 

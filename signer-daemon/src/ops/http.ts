@@ -2,7 +2,7 @@
 // Prometheus agent and orchestrator probes, never exposed off the host.
 
 import { createServer, type Server } from 'node:http';
-import { type Metrics } from './metrics.ts';
+import { type Metrics } from '@tandem/common/metrics';
 
 export async function startOpsServer(
   port: number,

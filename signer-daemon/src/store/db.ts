@@ -4,6 +4,7 @@
 
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { AUDIT_LOG_DDL } from '@tandem/common/auditLog';
 
 export type Db = Database.Database;
 
@@ -72,17 +73,6 @@ const MIGRATIONS: readonly string[] = [
     value BLOB NOT NULL
   ) STRICT;
 
-  -- Tamper-evident log: hash = SHA-256 over (seq, at_ms, actor, action, subject, details, prev_hash).
-  CREATE TABLE audit_log (
-    seq INTEGER PRIMARY KEY,
-    at_ms INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    details TEXT NOT NULL,
-    prev_hash BLOB NOT NULL,
-    hash BLOB NOT NULL
-  ) STRICT;
   `,
 ];
 
@@ -103,7 +93,7 @@ function migrate(db: Db): void {
     throw new Error(`database schema ${current} is newer than this signer (${MIGRATIONS.length}): upgrade the signer`);
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      db.exec(MIGRATIONS[v]! + (v === 0 ? AUDIT_LOG_DDL : ''));
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

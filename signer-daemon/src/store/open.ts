@@ -11,7 +11,7 @@ import { type Db, openDb } from './db.ts';
 import { type KeyEncryptionKey, loadKek } from './kek.ts';
 import { KeysetStore } from './keysets.ts';
 import { PermitKeys } from '../permits/permitKeys.ts';
-import { AuditLog } from '../audit/auditLog.ts';
+import { AuditLog } from '@tandem/common/auditLog';
 
 export interface SignerStore {
   db: Db;

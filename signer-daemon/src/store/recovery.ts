@@ -4,7 +4,7 @@
 
 import { type Db } from './db.ts';
 import { type KeysetStore } from './keysets.ts';
-import { type AuditLog } from '../audit/auditLog.ts';
+import { type AuditLog } from '@tandem/common/auditLog';
 
 export function recoverAfterRestart(
   db: Db,

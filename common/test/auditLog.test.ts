@@ -8,8 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
-import { AuditLog } from '../src/audit/auditLog.ts';
-import { type Db, openDb } from '../src/store/db.ts';
+import { AUDIT_LOG_DDL, AuditLog } from '../src/auditLog.ts';
+
+type Db = Database.Database;
+import Database from 'better-sqlite3';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-test-'));
 const opened: Db[] = [];
@@ -29,7 +31,10 @@ function fresh(): { file: string; db: Db; log: AuditLog } {
 }
 
 function open(file: string): Db {
-  const db = openDb(file);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'").get())
+    db.exec(AUDIT_LOG_DDL + 'CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;');
   opened.push(db);
   return db;
 }

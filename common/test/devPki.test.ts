@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 
-import { type TlsPaths, certIdentity, ensureDevPki, issueClientCert, makeForeignClient } from '../src/pki/devPki.ts';
+import { type TlsPaths, certIdentity, ensureDevPki, issueClientCert, makeForeignClient } from '../src/devPki.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

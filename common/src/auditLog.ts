@@ -18,7 +18,22 @@ import { createHash } from 'node:crypto';
 
 import type Database from 'better-sqlite3';
 
-import { type Db } from '../store/db.ts';
+/**
+ * The table this log lives in; each service includes it in its first migration. hash =
+ * SHA-256 over (label, seq, at_ms, actor, action, subject, details, prev_hash), see entryHash.
+ */
+export const AUDIT_LOG_DDL = `
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL
+  ) STRICT;
+`;
 
 export type AuditDetails = Readonly<Record<string, string | number | boolean | null>>;
 
@@ -51,13 +66,13 @@ interface AuditRow {
 }
 
 export class AuditLog {
-  private readonly db: Db;
+  private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly lastStmt: Database.Statement<[], Pick<AuditRow, 'seq' | 'hash'>>;
   private readonly insertStmt: Database.Statement<AuditRow>;
   private readonly fromStmt: Database.Statement<[number], AuditRow>;
 
-  constructor(db: Db, now: () => number) {
+  constructor(db: Database.Database, now: () => number) {
     this.db = db;
     this.now = now;
     this.lastStmt = db.prepare<[], Pick<AuditRow, 'seq' | 'hash'>>(

@@ -1,0 +1,108 @@
+// The coordinator's client of the bank signer (MPCSigner over mutual TLS). Every call has a
+// deadline; only the read-only calls are retried, because a retried StartSigning would spend
+// another permit and a retried round could race the original. Failures become SignerCallError
+// with the signer's stable code, or SIGNER_UNAVAILABLE when it could not be reached.
+
+import { readFileSync } from 'node:fs';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import {
+  MPCSignerClient,
+  type FinalizeDKGResponse,
+  type FinalizeSigningResponse,
+  type GetKeysetResponse,
+  type GetSignerInfoResponse,
+  type StartDKGRequest,
+  type StartDKGResponse,
+  type StartSigningRequest,
+  type StartSigningResponse,
+} from '@tandem/proto/mpc';
+
+export const SIGNER_ERROR_CODE_KEY = 'tandem-error-code';
+
+export class SignerCallError extends Error {
+  override readonly name = 'SignerCallError';
+  constructor(
+    /** The signer's stable code (PERMIT_EXPIRED, E_PROOF_MOD, …) or SIGNER_UNAVAILABLE / SIGNER_TIMEOUT. */
+    readonly code: string,
+    readonly grpcStatus: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SignerEndpoint {
+  /** host:port; dial by name (localhost for the dev signer) so the certificate matches. */
+  address: string;
+  caCert: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+export interface SignerCalls {
+  startDkg(r: StartDKGRequest): Promise<StartDKGResponse>;
+  dkgRound(sessionId: string, envelope: Uint8Array): Promise<Uint8Array>;
+  finalizeDkg(sessionId: string, envelope: Uint8Array): Promise<FinalizeDKGResponse>;
+  startSigning(r: StartSigningRequest): Promise<StartSigningResponse>;
+  signingRound(sessionId: string, envelope: Uint8Array): Promise<Uint8Array>;
+  finalizeSigning(sessionId: string, envelope: Uint8Array): Promise<FinalizeSigningResponse>;
+  getKeyset(keysetId: string): Promise<GetKeysetResponse>;
+  getSignerInfo(): Promise<GetSignerInfoResponse>;
+  close(): void;
+}
+
+function toError(e: ServiceError): SignerCallError {
+  const code = e.metadata?.get(SIGNER_ERROR_CODE_KEY)[0];
+  if (typeof code === 'string') return new SignerCallError(code, e.code, e.details || e.message);
+  if (e.code === status.DEADLINE_EXCEEDED)
+    return new SignerCallError('SIGNER_TIMEOUT', e.code, 'the signer did not answer in time');
+  return new SignerCallError('SIGNER_UNAVAILABLE', e.code, 'the bank signer is unreachable');
+}
+
+export function connectSigner(
+  ep: SignerEndpoint,
+  opts: { deadlineMs?: number; dkgDeadlineMs?: number } = {},
+): SignerCalls {
+  const client = new MPCSignerClient(
+    ep.address,
+    credentials.createSsl(readFileSync(ep.caCert), readFileSync(ep.clientKey), readFileSync(ep.clientCert)),
+    { 'grpc.max_receive_message_length': 512 * 1024, 'grpc.max_send_message_length': 512 * 1024 },
+  );
+  const deadline = opts.deadlineMs ?? 10_000;
+  // KG-3 handling generates a Paillier key and three proofs at the signer: allow longer.
+  const dkgDeadline = opts.dkgDeadlineMs ?? 60_000;
+
+  const unary = <Req, Res>(method: string, req: Req, ms = deadline): Promise<Res> =>
+    new Promise((ok, fail) => {
+      const fn = (client as unknown as Record<string, (...a: unknown[]) => void>)[method]!;
+      fn.call(client, req, { deadline: Date.now() + ms }, (e: ServiceError | null, res: Res) =>
+        e ? fail(toError(e)) : ok(res),
+      );
+    });
+
+  /** Read-only calls: retried twice on SIGNER_UNAVAILABLE with a short backoff. */
+  const idempotent = async <Req, Res>(method: string, req: Req): Promise<Res> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await unary<Req, Res>(method, req);
+      } catch (e) {
+        if (!(e instanceof SignerCallError) || e.code !== 'SIGNER_UNAVAILABLE' || attempt >= 2) throw e;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  };
+
+  return {
+    startDkg: (r) => unary('startDkg', r),
+    dkgRound: async (sessionId, envelope) =>
+      (await unary<object, { envelope: Buffer }>('dkgRound', { sessionId, envelope }, dkgDeadline)).envelope,
+    finalizeDkg: (sessionId, envelope) => unary('finalizeDkg', { sessionId, envelope }),
+    startSigning: (r) => unary('startSigning', r),
+    signingRound: async (sessionId, envelope) =>
+      (await unary<object, { envelope: Buffer }>('signingRound', { sessionId, envelope })).envelope,
+    finalizeSigning: (sessionId, envelope) => unary('finalizeSigning', { sessionId, envelope }),
+    getKeyset: (keysetId) => idempotent('getKeyset', { keysetId }),
+    getSignerInfo: () => idempotent('getSignerInfo', {}),
+    close: () => client.close(),
+  };
+}
