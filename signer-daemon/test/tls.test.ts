@@ -5,7 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CallFailed, call, connect, refused, startTestSigner, tempDir, type TestSigner } from './harness.ts';
-import { issueClientCert, makeForeignClient } from '../src/pki/devPki.ts';
+import { issueClientCert, makeForeignClient } from '@tandem/common/devPki';
 
 let t: TestSigner;
 before(async () => {
