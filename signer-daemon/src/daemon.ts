@@ -37,6 +37,11 @@ export async function startSigner(config: DaemonConfig, opts: { log?: Logger } =
   const store = openSignerStore(config, now);
   const { db, kek, kekOrigin: origin, modPow, keysets, permitKeys, audit } = store;
   const metrics = new Metrics();
+  keysets.onCorrupted = (keysetId) => {
+    metrics.inc('signer_share_corrupted_total', 'Stored shares that failed to open or match their keyset');
+    log.error({ keysetId }, 'stored share is corrupted or was moved: nothing will be signed with it');
+    audit.append('signer', 'share.corrupted', keysetId, {});
+  };
   const { identity, created } = loadIdentity(db, kek);
   if (created)
     audit.append('signer', 'identity.created', 'signer', {

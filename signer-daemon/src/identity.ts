@@ -4,14 +4,25 @@
 import { randomBytes } from 'node:crypto';
 import { type Identity, identityFromSeed } from '@tandem/tecdsa/envelope';
 import { type Db } from './store/db.ts';
-import { type KeyEncryptionKey, associatedData } from './store/kek.ts';
+import { type KeyEncryptionKey, SealError, associatedData } from './store/kek.ts';
+import { ConfigError } from './config.ts';
 
 const AD = associatedData('tandem-signer-identity', 1);
 
 export function loadIdentity(db: Db, kek: KeyEncryptionKey): { identity: Identity; created: boolean } {
   const row = db.prepare("SELECT value FROM settings WHERE name = 'identity_seed'").get() as
     { value: Buffer } | undefined;
-  if (row) return { identity: identityFromSeed(kek.open(row.value, AD)), created: false };
+  if (row) {
+    try {
+      return { identity: identityFromSeed(kek.open(row.value, AD)), created: false };
+    } catch (e) {
+      if (!(e instanceof SealError)) throw e;
+      // The first sealed value read at start: the likeliest cause is another KEK.
+      throw new ConfigError(
+        `the KEK (fingerprint ${kek.fingerprint}) does not open this data directory's sealed data: is it the KEK this signer was set up with?`,
+      );
+    }
+  }
   const seed = randomBytes(32);
   db.prepare("INSERT INTO settings (name, value) VALUES ('identity_seed', ?)").run(kek.seal(seed, AD));
   return { identity: identityFromSeed(seed), created: true };

@@ -9,7 +9,7 @@ import { SignerError } from '../errors.ts';
 import { type SignerContext } from '../context.ts';
 import { type Keyset } from '../store/keysets.ts';
 import { SessionRegistry, type LiveSession } from './registry.ts';
-import { bytesOf, envelopeOf, keysetIdOf, sessionIdOf } from './inputs.ts';
+import { bytesOf, envelopeOf, expectRound, keysetIdOf, sessionIdOf } from './inputs.ts';
 
 export interface StartDkgInput {
   keysetId: string;
@@ -30,7 +30,7 @@ export class DkgService {
     const keysetId = keysetIdOf(input.keysetId);
     const walletId = bytesOf(input.walletId, 32, 'wallet_id');
     const devicePublicKey = bytesOf(input.devicePublicKey, 32, 'device_public_key');
-    const env = envelopeOf(input.envelope);
+    const env = expectRound(envelopeOf(input.envelope), 1, 'StartDKG');
     if (c.keysets.get(keysetId)) throw new SignerError('KEYSET_EXISTS', `keyset ${keysetId} already exists`);
     if (this.sessions.all().some((e) => e.keysetId === keysetId && !e.session.error))
       throw new SignerError('KEYSET_EXISTS', `a key generation for keyset ${keysetId} is already running`);
@@ -61,12 +61,20 @@ export class DkgService {
       devicePublicKey,
     });
     c.metrics.inc('signer_sessions_started_total', 'Protocol sessions started', { kind: 'dkg' });
-    const step = await this.receive(entry, env);
-    return { sessionId, envelope: step.send! };
+    try {
+      const step = await this.receive(entry, env);
+      return { sessionId, envelope: step.send! };
+    } catch (e) {
+      // KG-1 was not the device's (E_AUTH, E_SESSION) or failed: the keyset id stays free.
+      this.sessions.delete(sessionId);
+      entry.session.cancel();
+      this.end(sessionId, 'FAILED', e instanceof TecdsaError ? e.code : 'INTERNAL');
+      throw e;
+    }
   }
 
   async round(sessionId: string, envelope: Uint8Array): Promise<Envelope> {
-    const step = await this.receive(this.entry(sessionId), envelopeOf(envelope));
+    const step = await this.receive(this.entry(sessionId), expectRound(envelopeOf(envelope), 3, 'DKGRound'));
     if (!step.send) throw new SignerError('BAD_REQUEST', 'this message does not belong to DKGRound');
     return step.send;
   }
@@ -74,7 +82,7 @@ export class DkgService {
   async finalize(sessionId: string, envelope: Uint8Array): Promise<Keyset> {
     const c = this.ctx;
     const entry = this.entry(sessionId);
-    const step = await this.receive(entry, envelopeOf(envelope));
+    const step = await this.receive(entry, expectRound(envelopeOf(envelope), 5, 'FinalizeDKG'));
     if (!step.result) {
       // A retransmitted KG-5 after success gets the stored keyset.
       const done = entry.session.done && c.keysets.get(entry.keysetId);

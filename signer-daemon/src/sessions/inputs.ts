@@ -29,3 +29,14 @@ export function envelopeOf(v: Uint8Array): Envelope {
     throw new SignerError('MESSAGE_TOO_LARGE', `envelope is larger than ${MAX_ENVELOPE_BYTES} bytes`);
   return parseEnvelope(v);
 }
+
+/**
+ * Each RPC carries one protocol round (or a peer's abort, round 0): checked before the state
+ * machine sees the message, so SIGN-5 can only ever reach decryption through FinalizeSigning,
+ * under the keyset lock, and KG-5 only through FinalizeDKG, which stores the keyset.
+ */
+export function expectRound(env: Envelope, round: number, rpc: string): Envelope {
+  if (env.round !== round && env.round !== 0)
+    throw new SignerError('BAD_REQUEST', `${rpc} carries round ${round}, not round ${env.round}`);
+  return env;
+}

@@ -14,7 +14,7 @@ import { checkPermit } from '../permits/checkPermit.ts';
 import { SigningRateLimiter } from '../limits/rateLimiter.ts';
 import { KeyLocks } from './keyLock.ts';
 import { SessionRegistry, type LiveSession } from './registry.ts';
-import { envelopeOf, keysetIdOf, sessionIdOf } from './inputs.ts';
+import { envelopeOf, expectRound, keysetIdOf, sessionIdOf } from './inputs.ts';
 
 export interface StartSigningInput {
   keysetId: string;
@@ -66,7 +66,7 @@ export class SigningService {
     if (limited) throw new SignerError('RATE_LIMITED', `the ${limited} signing rate limit is reached; retry shortly`);
     const now = c.now();
     const permit = checkPermit(input.permit, { keysetId, txHash: digest }, c.permitKeys, c.permitPolicy, now);
-    const env = envelopeOf(input.envelope);
+    const env = expectRound(envelopeOf(input.envelope), 1, 'StartSigning');
     const keyset = c.keysets.require(keysetId);
     if (keyset.status === 'FROZEN') throw new SignerError('KEYSET_FROZEN', `keyset ${keysetId} is frozen`);
     if (keyset.status === 'RETIRED') throw new SignerError('KEYSET_RETIRED', `keyset ${keysetId} is retired`);
@@ -115,20 +115,29 @@ export class SigningService {
       startedAt: now,
     });
     c.metrics.inc('signer_sessions_started_total', 'Protocol sessions started', { kind: 'sign' });
-    const step = await this.receive(entry, env);
-    return { sessionId: entry.id, envelope: step.send! };
+    try {
+      const step = await this.receive(entry, env);
+      return { sessionId: entry.id, envelope: step.send! };
+    } catch (e) {
+      // SIGN-1 was not the device's (E_AUTH, E_SESSION) or failed: nothing may linger. The
+      // permit stays spent: it was consumed for this attempt.
+      this.sessions.delete(entry.id);
+      entry.session.cancel();
+      this.endSession(entry.id, 'FAILED', e instanceof TecdsaError ? e.code : 'INTERNAL');
+      throw e;
+    }
   }
 
   async round(sessionId: string, envelope: Uint8Array): Promise<Envelope> {
     const entry = this.entry(sessionId);
-    const step = await this.receive(entry, envelopeOf(envelope));
+    const step = await this.receive(entry, expectRound(envelopeOf(envelope), 3, 'SigningRound'));
     if (!step.send) throw new SignerError('BAD_REQUEST', 'this message does not belong to SigningRound');
     return step.send;
   }
 
   async finalize(sessionId: string, envelope: Uint8Array): Promise<{ envelope: Envelope; signature: Signature }> {
     const entry = this.entry(sessionId);
-    const env = envelopeOf(envelope);
+    const env = expectRound(envelopeOf(envelope), 5, 'FinalizeSigning');
     entry.busy++;
     try {
       return await this.locks.run(entry.keysetId, async () => {

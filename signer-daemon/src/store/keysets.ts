@@ -64,7 +64,10 @@ function toKeyset(r: Row): Keyset {
 
 export class KeysetStore {
   /** Parsed shares by keyset, valid only while the row's sealed bytes are unchanged. */
-  private readonly cache = new Map<string, { sealed: Buffer; share: P1Share }>();
+  private readonly cache = new Map<string, { sealed: Buffer; version: number; share: P1Share }>();
+
+  /** Told about every share that fails to open or match its row (the daemon audits and alerts). */
+  onCorrupted: (keysetId: string) => void = () => {};
 
   constructor(
     private readonly db: Db,
@@ -120,9 +123,15 @@ export class KeysetStore {
     const r = this.row(keysetId);
     if (!r) throw new SignerError('KEYSET_NOT_FOUND', `keyset ${keysetId} does not exist`);
     const hit = this.cache.get(keysetId);
-    if (hit && hit.sealed.equals(r.share_sealed) && this.matches(r, hit.share)) return hit.share;
-    const corrupted = () =>
-      new SignerError('SHARE_CORRUPTED', `the stored share of keyset ${keysetId} is corrupted or belongs elsewhere`);
+    if (hit && hit.version === r.version && hit.sealed.equals(r.share_sealed) && this.matches(r, hit.share))
+      return hit.share;
+    const corrupted = () => {
+      this.onCorrupted(keysetId);
+      return new SignerError(
+        'SHARE_CORRUPTED',
+        `the stored share of keyset ${keysetId} is corrupted or belongs elsewhere`,
+      );
+    };
     let share: P1Share;
     try {
       share = parseP1Share(this.kek.open(r.share_sealed, shareAd(keysetId, r.version)), this.modPow);
@@ -131,7 +140,7 @@ export class KeysetStore {
       throw e;
     }
     if (!this.matches(r, share)) throw corrupted();
-    this.cache.set(keysetId, { sealed: Buffer.from(r.share_sealed), share });
+    this.cache.set(keysetId, { sealed: Buffer.from(r.share_sealed), version: r.version, share });
     return share;
   }
 

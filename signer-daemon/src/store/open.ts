@@ -26,7 +26,13 @@ export interface SignerStore {
 
 export function openSignerStore(config: DaemonConfig, now: () => number, env = process.env): SignerStore {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const { kek, origin } = loadKek({ env: env.TANDEM_SIGNER_KEK, file: config.kekFile, generate: !config.production });
+  let loaded: ReturnType<typeof loadKek>;
+  try {
+    loaded = loadKek({ env: env.TANDEM_SIGNER_KEK, file: config.kekFile, generate: !config.production });
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const { kek, origin } = loaded;
   if (config.production && origin === 'generated') throw new ConfigError('production: the KEK must not be generated');
   const db = openDb(join(config.dataDir, 'signer.db'));
   // Worker threads for the big exponentiations when OpenSSL is there; BigInt otherwise.
