@@ -13,7 +13,6 @@ export function buildApp(ctx: CoordinatorContext, https?: { key: Buffer; cert: B
     ...(https ? { https } : {}),
     bodyLimit: BODY_LIMIT,
     loggerInstance: ctx.log,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 

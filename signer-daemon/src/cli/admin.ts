@@ -2,6 +2,7 @@
 // It works on the data directory directly (same config and KEK as the daemon), so only an
 // operator with access to the signer host can use it; every change is written to the audit log.
 
+import { UsageError, option } from '@tandem/common/cliArgs';
 import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig, ConfigError } from '../config.ts';
@@ -21,16 +22,6 @@ const USAGE = `usage: admin <command> [--config FILE]
   export-audit                          print the audit log as JSON lines
   rotate-permit-key --out FILE          make a new permit key, write it (mode 600) for the coordinator;
                                         older keys stay valid for permit.rotationGraceMs`;
-
-class UsageError extends Error {}
-
-function opt(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  return v;
-}
 
 const show = (k: Keyset) => ({
   keysetId: k.keysetId,
@@ -58,7 +49,7 @@ export function runAdmin(
   const now = () => Date.now();
   const store = openSignerStore(config, now, env);
   const { keysets, audit, permitKeys, db, kek } = store;
-  const operator = () => opt(args, '--operator') ?? env.SUDO_USER ?? userInfo().username;
+  const operator = () => option(args, '--operator') ?? env.SUDO_USER ?? userInfo().username;
   try {
     switch (cmd) {
       case 'init':
@@ -96,7 +87,7 @@ export function runAdmin(
       }
       case 'unfreeze': {
         const id = args[0];
-        const reason = opt(args, '--reason');
+        const reason = option(args, '--reason');
         if (!id || id.startsWith('--') || !reason || reason.trim().length < 10)
           throw new UsageError('unfreeze <id> --reason TEXT (at least 10 characters: say what was investigated)');
         db.transaction(() => {
@@ -115,7 +106,7 @@ export function runAdmin(
         for (const e of audit.entries()) out(JSON.stringify(e));
         return 0;
       case 'rotate-permit-key': {
-        const file = opt(args, '--out');
+        const file = option(args, '--out');
         if (!file) throw new UsageError('rotate-permit-key --out FILE');
         const key = db.transaction(() => {
           const k = permitKeys.rotate(now(), config.permit.rotationGraceMs);

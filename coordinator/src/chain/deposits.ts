@@ -1,0 +1,233 @@
+// The deposit watcher: follows the chain block by block and records every native-ETH transfer
+// into an ACTIVE wallet, so the desktop can show incoming funds with their confirmations.
+//
+// - Only top-level transactions are seen (value > 0, `to` = a wallet address). ETH sent by a
+//   contract's internal call needs traces and is not recorded; tokens are out of scope. Our
+//   wallets are plain EOAs without code, so a transfer to one cannot revert: no receipt needed.
+// - The cursor chain_cursors['deposits'] is the last block fully scanned. Deposits of a block and
+//   the cursor move in one SQLite transaction, so a crash re-scans at most one block and the
+//   (tx_hash, wallet_id) key makes that harmless.
+// - Reorgs: block hashes chain, so if the hash of the cursor block is still the one we saw,
+//   everything below it is too. Each scan compares it (from memory, or from a deposit stored at
+//   that height after a restart) and, if it changed, walks down to the fork, deletes the
+//   deposits of the orphaned blocks and scans again from the fork. After a restart the first
+//   scan also re-checks the blocks of recent stored deposits, since memory is empty then.
+
+import { getAddress, isAddress, type Hex } from 'viem';
+import { type Logger } from 'pino';
+import { type Db } from '../db/db.ts';
+import { ApiError } from '../errors.ts';
+import { type ChainBlock, type ChainClient } from './client.ts';
+import {
+  activeWalletsByAddress,
+  deleteDepositsAbove,
+  depositBlocks,
+  listDeposits,
+  readCursor,
+  upsertDeposit,
+  writeCursor,
+  type DepositView,
+  type WatchedWallet,
+} from './depositStore.ts';
+
+export const DEPOSITS_CURSOR = 'deposits';
+
+/**
+ * On the very first run the watcher starts this many blocks below the head, not at genesis:
+ * wallets are created by this coordinator, so older blocks cannot hold deposits to them, and
+ * walking a public chain from block 0 would take days. The window still catches funds sent
+ * just before the first start (e.g. the dev stack funding a wallet while the coordinator boots).
+ */
+export const INITIAL_WINDOW = 64;
+
+/** How far back a reorg is looked for; deeper ones (none on mainnet since the Merge) rescan from here. */
+export const REORG_DEPTH = 64;
+
+/** Blocks fetched in parallel while catching up. */
+const FETCH_BATCH = 8;
+
+export interface DepositWatcherDeps {
+  db: Db;
+  chain: ChainClient;
+  log: Logger;
+  /** Confirmations after which a deposit counts as confirmed (config.chain.confirmations). */
+  confirmations: number;
+  now: () => number;
+  initialWindow?: number;
+}
+
+export interface ScanResult {
+  /** Blocks scanned: from..to (from > to when there was nothing new). */
+  from: number;
+  to: number;
+  recorded: number;
+  orphaned: number;
+}
+
+export class DepositWatcher {
+  /** Hashes of recently scanned blocks by height: what a reorg is detected against. */
+  private readonly seen = new Map<number, Hex>();
+  private checkedStoredHashes = false;
+  private inFlight: Promise<ScanResult> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private chainDown = false;
+
+  constructor(private readonly deps: DepositWatcherDeps) {}
+
+  /** One pass up to the current head. A call while a pass runs joins it instead of starting another. */
+  scanOnce(): Promise<ScanResult> {
+    this.inFlight ??= this.scan().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  /** Scans every pollMs until stop(); the timer does not keep the process alive. */
+  start(pollMs: number): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = async () => {
+      try {
+        await this.scanOnce();
+        if (this.chainDown) this.deps.log.info('deposit watcher: the Ethereum node answers again');
+        this.chainDown = false;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'CHAIN_UNAVAILABLE') {
+          if (!this.chainDown) this.deps.log.warn({ reason: e.message }, 'deposit watcher: waiting for the node');
+          this.chainDown = true;
+        } else this.deps.log.error({ err: e }, 'deposit watcher: scan failed');
+      }
+      if (this.running) this.timer = setTimeout(tick, pollMs).unref();
+    };
+    this.timer = setTimeout(tick, 0).unref();
+  }
+
+  /** Stops the timer and waits for a pass in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  /** A wallet's deposits, newest first, with confirmations counted against `headBlock`. */
+  depositsOf(walletId: string, headBlock: number): DepositView[] {
+    return listDeposits(this.deps.db, walletId, headBlock, this.deps.confirmations);
+  }
+
+  private async scan(): Promise<ScanResult> {
+    const { db, chain, log } = this.deps;
+    const head = await chain.blockNumber();
+    const saved = readCursor(db, DEPOSITS_CURSOR);
+    let cursor: number;
+    if (saved !== undefined) cursor = saved;
+    else {
+      cursor = Math.max(0, head - (this.deps.initialWindow ?? INITIAL_WINDOW));
+      writeCursor(db, DEPOSITS_CURSOR, cursor);
+      log.info({ block: cursor, head }, 'deposit watcher: first run, starting near the head');
+    }
+
+    let orphaned = 0;
+    const fork = await this.findFork(Math.min(cursor, head));
+    if (fork < cursor) {
+      const at = fork;
+      orphaned = db.transaction(() => {
+        const n = deleteDepositsAbove(db, at);
+        writeCursor(db, DEPOSITS_CURSOR, at);
+        return n;
+      })();
+      for (const k of this.seen.keys()) if (k > at) this.seen.delete(k);
+      log.warn({ fork: at, from: cursor, orphaned }, 'deposit watcher: reorg, rescanning from the fork');
+      cursor = at;
+    }
+
+    const from = cursor + 1;
+    let recorded = 0;
+    const wallets = activeWalletsByAddress(db);
+    walk: while (cursor < head) {
+      const next = cursor + 1;
+      const heights = Array.from({ length: Math.min(FETCH_BATCH, head - cursor) }, (_, i) => next + i);
+      const blocks = await Promise.all(heights.map((n) => chain.block(n, true)));
+      for (const b of blocks) {
+        // The head went back, or the chain changed under us: the next pass finds the fork.
+        if (!b) break walk;
+        const parent = this.seen.get(b.number - 1);
+        if (parent !== undefined && parent !== b.parentHash) break walk;
+        recorded += this.record(b, wallets);
+        cursor = b.number;
+      }
+    }
+    return { from, to: cursor, recorded, orphaned };
+  }
+
+  /** Records one block's deposits and moves the cursor to it, atomically. */
+  private record(b: ChainBlock, wallets: Map<string, WatchedWallet>): number {
+    const { db, log, now } = this.deps;
+    const found = b.transactions.flatMap((t) => {
+      const w = t.to && t.value > 0n ? wallets.get(t.to.toLowerCase()) : undefined;
+      return w ? [{ t, w }] : [];
+    });
+    const added = db.transaction(() => {
+      let n = 0;
+      for (const { t, w } of found) {
+        const r = upsertDeposit(db, {
+          txHash: t.hash,
+          walletId: w.id,
+          from: getAddress(t.from),
+          amountWei: t.value,
+          blockNumber: b.number,
+          blockHash: b.hash,
+          seenAtMs: now(),
+        });
+        if (r === 'new') {
+          n++;
+          log.info({ walletId: w.id, txHash: t.hash, amountWei: t.value.toString(), block: b.number }, 'deposit');
+        }
+      }
+      writeCursor(db, DEPOSITS_CURSOR, b.number);
+      return n;
+    })();
+    this.remember(b.number, b.hash);
+    return added;
+  }
+
+  private remember(n: number, hash: Hex): void {
+    this.seen.set(n, hash);
+    this.seen.delete(n - REORG_DEPTH);
+  }
+
+  /**
+   * The highest block ≤ top that is still as we saw it (top itself when nothing changed or
+   * nothing is known to compare with).
+   */
+  private async findFork(top: number): Promise<number> {
+    const { db, chain } = this.deps;
+    const floor = Math.max(0, top - REORG_DEPTH);
+    let fork = top;
+    if (!this.checkedStoredHashes) {
+      // After a restart: the deposits we stored are the only hashes we still know.
+      for (const d of depositBlocks(db, floor, top)) {
+        const b = await chain.block(d.blockNumber);
+        if (b?.hash !== d.blockHash) {
+          fork = d.blockNumber - 1;
+          break;
+        }
+      }
+      this.checkedStoredHashes = true;
+    }
+    const stored = new Map(depositBlocks(db, floor, fork).map((d) => [d.blockNumber, d.blockHash]));
+    while (fork > floor) {
+      const known = this.seen.get(fork) ?? stored.get(fork);
+      if (known === undefined) break;
+      const b = await chain.block(fork);
+      if (b?.hash === known) break;
+      fork--;
+    }
+    return fork;
+  }
+}
+
+/** The on-chain balance of an address, whatever the watcher has seen so far. */
+export async function balanceOf(chain: ChainClient, address: string): Promise<bigint> {
+  if (!isAddress(address)) throw new ApiError('BAD_REQUEST', 'address: not an Ethereum address');
+  return chain.balance(getAddress(address));
+}

@@ -1,0 +1,64 @@
+// The device routes: a signed-in user enrolls their desktop's identity key; an admin approves it.
+
+import { type FastifyInstance } from 'fastify';
+import { type CoordinatorContext } from '../context.ts';
+import { authenticate, requireRole, signedInUser } from '../auth/guard.ts';
+import { idParamsSchema } from '../auth/schemas.ts';
+import { iso } from '../auth/views.ts';
+import { approveDevice, enrollDevice, revokeDevice } from './lifecycle.ts';
+import { parseDevicePublicKey } from './publicKey.ts';
+import { type Device, DeviceRepo } from './repo.ts';
+
+const enrollBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'publicKey'],
+  properties: {
+    // Shown to admins when they approve: printable, not blank.
+    name: { type: 'string', minLength: 1, maxLength: 64, pattern: '^(?=.*\\S)[^\\x00-\\x1f\\x7f]+$' },
+    publicKey: { type: 'string', minLength: 64, maxLength: 64, pattern: '^[0-9a-fA-F]{64}$' },
+  },
+} as const;
+
+export const deviceView = (d: Device) => ({
+  id: d.id,
+  userId: d.userId,
+  name: d.name,
+  publicKey: d.publicKey.toString('hex'),
+  status: d.status,
+  approvedBy: d.approvedBy,
+  createdAt: iso(d.createdAtMs),
+  updatedAt: iso(d.updatedAtMs),
+});
+
+export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorContext): void {
+  const signedIn = authenticate(ctx);
+
+  app.post<{ Body: { name: string; publicKey: string } }>(
+    '/api/v1/devices',
+    { onRequest: signedIn, schema: { body: enrollBodySchema } },
+    async (req, reply) => {
+      const publicKey = parseDevicePublicKey(req.body.publicKey);
+      const d = enrollDevice(ctx, signedInUser(req), req.body.name, publicKey);
+      return reply.status(201).send({ device: deviceView(d) });
+    },
+  );
+
+  app.get('/api/v1/devices', { onRequest: signedIn }, async (req) => {
+    const user = signedInUser(req);
+    const devices = new DeviceRepo(ctx.db);
+    return { devices: (user.roles.includes('admin') ? devices.list() : devices.listOf(user.id)).map(deviceView) };
+  });
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/devices/:id/approve',
+    { onRequest: [signedIn, requireRole('admin')], schema: { params: idParamsSchema } },
+    async (req) => ({ device: deviceView(approveDevice(ctx, signedInUser(req), req.params.id)) }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/devices/:id/revoke',
+    { onRequest: signedIn, schema: { params: idParamsSchema } },
+    async (req) => ({ device: deviceView(revokeDevice(ctx, signedInUser(req), req.params.id)) }),
+  );
+}

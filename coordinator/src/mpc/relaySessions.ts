@@ -1,0 +1,83 @@
+// The coordinator's side of each MPC session it relays: which socket and user it belongs to,
+// the signer's session id, how many rounds have passed, and a per-round timer. A session ends on
+// completion, on any error, on its round timeout, or when its socket closes.
+
+import { randomBytes } from 'node:crypto';
+import { type WebSocket } from 'ws';
+
+export interface RelaySession {
+  id: string;
+  kind: 'dkg' | 'sign';
+  socket: WebSocket;
+  userId: string;
+  username: string;
+  /** walletId for a DKG, withdrawalId for a signing. */
+  subject: string;
+  signerSessionId: string;
+  /** Messages relayed after the start (0, 1, …). */
+  rounds: number;
+  /** A round is being relayed right now: a second message for the session must wait its turn. */
+  busy: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** Called once when the session ends without completing (timeout, disconnect, error). */
+  onAbort: (reason: string) => void;
+}
+
+export class RelaySessions {
+  private readonly live = new Map<string, RelaySession>();
+
+  constructor(private readonly roundTimeoutMs: number) {}
+
+  open(s: Omit<RelaySession, 'id' | 'rounds' | 'busy' | 'timer'>): RelaySession {
+    const session: RelaySession = {
+      ...s,
+      id: randomBytes(16).toString('base64url'),
+      rounds: 0,
+      busy: false,
+      timer: undefined,
+    };
+    this.live.set(session.id, session);
+    this.arm(session);
+    return session;
+  }
+
+  get(id: string): RelaySession | undefined {
+    return this.live.get(id);
+  }
+
+  /** Restarts the round timer after a relayed round. */
+  arm(s: RelaySession): void {
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = setTimeout(() => this.abort(s.id, 'ROUND_TIMEOUT'), this.roundTimeoutMs);
+    s.timer.unref();
+  }
+
+  /** Ends a session that completed. */
+  finish(id: string): void {
+    const s = this.live.get(id);
+    if (!s) return;
+    if (s.timer) clearTimeout(s.timer);
+    this.live.delete(id);
+  }
+
+  /** Ends a session that did not complete, telling its owner why. */
+  abort(id: string, reason: string): void {
+    const s = this.live.get(id);
+    if (!s) return;
+    this.finish(id);
+    s.onAbort(reason);
+  }
+
+  abortSocket(socket: WebSocket, reason: string): void {
+    for (const s of [...this.live.values()]) if (s.socket === socket) this.abort(s.id, reason);
+  }
+
+  forSubject(subject: string): RelaySession | undefined {
+    for (const s of this.live.values()) if (s.subject === subject) return s;
+    return undefined;
+  }
+
+  size(): number {
+    return this.live.size;
+  }
+}

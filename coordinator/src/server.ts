@@ -1,0 +1,97 @@
+// Wires the coordinator together and runs it: the database, audit log and metrics, the signer
+// client, the HTTPS server with the REST routes of every feature, the WSS endpoint on the same
+// server, and (when a chain is configured) the deposit follower.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Server } from 'node:http';
+import { type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { AuditLog } from '@tandem/common/auditLog';
+import { Metrics } from '@tandem/common/metrics';
+import { ensureDevPki } from '@tandem/common/devPki';
+import { type CoordinatorConfig, ConfigError } from './config.ts';
+import { type CoordinatorContext } from './context.ts';
+import { openDb } from './db/db.ts';
+import { buildApp } from './http/app.ts';
+import { connectSigner, type SignerCalls } from './signer/signerClient.ts';
+import { registerAuthRoutes } from './auth/routes.ts';
+import { registerDeviceRoutes } from './devices/routes.ts';
+import { registerWalletRoutes } from './wallets/routes.ts';
+import { EventHub } from './events/hub.ts';
+import { RelaySessions } from './mpc/relaySessions.ts';
+import { DkgRelay } from './mpc/dkgRelay.ts';
+import { attachMpcEndpoint } from './mpc/wss.ts';
+
+export interface RunningCoordinator {
+  ctx: CoordinatorContext;
+  app: FastifyInstance;
+  port: number;
+  url: string;
+  /** The CA that issued the development HTTPS certificate (clients trust it in development). */
+  devCaCert?: string;
+  close(): Promise<void>;
+}
+
+export function registerRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
+  registerAuthRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+  registerWalletRoutes(app, ctx, hub);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Metrics for the local Prometheus agent only.
+  app.get('/metrics', async (req, reply) => {
+    if (req.socket.remoteAddress !== '127.0.0.1' && req.socket.remoteAddress !== '::1')
+      return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+    return reply.type('text/plain; version=0.0.4').send(ctx.metrics.render());
+  });
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  opts: { log?: Logger; signer?: SignerCalls; now?: () => number } = {},
+): Promise<RunningCoordinator> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = opts.log ?? pino({ level: config.logLevel, base: { service: 'tandem-coordinator' } });
+  const now = opts.now ?? (() => Date.now());
+  const db = openDb(join(config.dataDir, 'coordinator.db'));
+  const metrics = new Metrics();
+  const audit = new AuditLog(db, now);
+  const signer = opts.signer ?? connectSigner(config.signer);
+  const ctx: CoordinatorContext = { config, db, audit, metrics, log, signer, now };
+
+  let tls = config.tls;
+  let devCaCert: string | undefined;
+  if (!tls) {
+    if (config.production) throw new ConfigError('production: TLS files are required');
+    const dev = ensureDevPki(join(config.dataDir, 'tls'));
+    tls = { cert: dev.serverCert, key: dev.serverKey };
+    devCaCert = dev.caCert;
+  }
+  const app = buildApp(ctx, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
+  const hub = new EventHub();
+  registerRoutes(app, ctx, hub);
+  const relays = new RelaySessions(config.mpcRoundTimeoutMs);
+  const mpc = attachMpcEndpoint(ctx, app.server as unknown as Server, hub, {
+    dkg: new DkgRelay(ctx, relays),
+    onSocketClosed: (socket) => relays.abortSocket(socket, 'DISCONNECTED'),
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  log.info({ port, dataDir: config.dataDir, devTls: !config.tls, auditHead: audit.head() }, 'coordinator listening');
+
+  return {
+    ctx,
+    app,
+    port,
+    url: `https://localhost:${port}`,
+    devCaCert,
+    async close() {
+      mpc.close();
+      await app.close();
+      signer.close();
+      log.info({ auditHead: audit.head() }, 'coordinator stopped');
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// Wallet routes. An admin creates a wallet for a user with the signer role; that user's desktop
+// runs the DKG over the WSS endpoint (mpc/); the desktop then confirms its share is stored and
+// only then is the wallet ACTIVE with a deposit address.
+
+import { type FastifyInstance } from 'fastify';
+import { type CoordinatorContext } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { authenticate, requireRole, signedInUser } from '../auth/guard.ts';
+import { UserRepo } from '../auth/users.ts';
+import { type EventHub } from '../events/hub.ts';
+import { type Wallet, WalletRepo } from './repo.ts';
+
+/** What clients see. The address appears only once both shares are stored. */
+export const walletView = (w: Wallet) => ({
+  id: w.id,
+  name: w.name,
+  status: w.status,
+  signerUserId: w.signerUserId,
+  /** The 32-byte walletId the desktop binds into KG-1. */
+  dkgWalletId: w.walletIdBytes.toString('hex'),
+  address: w.status === 'ACTIVE' ? w.address : null,
+  publicKey: w.status === 'ACTIVE' && w.publicKey ? w.publicKey.toString('hex') : null,
+  keyGenerated: w.signerConfirmedAtMs !== null,
+  createdAt: new Date(w.createdAtMs).toISOString(),
+});
+
+const idParam = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
+  const wallets = new WalletRepo(ctx.db);
+  const users = new UserRepo(ctx.db);
+  const auth = authenticate(ctx);
+
+  app.post<{ Body: { name: string; signerUserId: string } }>(
+    '/api/v1/wallets',
+    {
+      onRequest: [auth, requireRole('admin')],
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'signerUserId'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            signerUserId: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const admin = signedInUser(req);
+      const signer = users.get(req.body.signerUserId);
+      if (!signer || signer.disabled) throw new ApiError('USER_NOT_FOUND', 'no such user');
+      if (!signer.roles.includes('signer'))
+        throw new ApiError('BAD_REQUEST', 'a wallet is assigned to a user with the signer role', {
+          reason: 'not_signer',
+        });
+      const w = ctx.db.transaction(() => {
+        const created = wallets.create(req.body.name, signer.id, admin.id, ctx.now());
+        ctx.audit.append(admin.username, 'wallet.created', created.id, { name: created.name, signer: signer.username });
+        return created;
+      })();
+      hub.notify([signer.id], { event: 'wallet_awaiting_dkg', walletId: w.id });
+      return reply.status(201).send(walletView(w));
+    },
+  );
+
+  app.get('/api/v1/wallets', { onRequest: [auth] }, async () => ({ wallets: wallets.list().map(walletView) }));
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/wallets/:id',
+    { onRequest: [auth], schema: { params: idParam } },
+    async (req) => walletView(wallets.require(req.params.id)),
+  );
+
+  app.post<{ Params: { id: string }; Body: { address: string } }>(
+    '/api/v1/wallets/:id/share-stored',
+    {
+      onRequest: [auth, requireRole('signer')],
+      schema: {
+        params: idParam,
+        body: {
+          type: 'object',
+          required: ['address'],
+          additionalProperties: false,
+          properties: { address: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' } },
+        },
+      },
+    },
+    async (req) => {
+      const user = signedInUser(req);
+      const w = wallets.require(req.params.id);
+      if (w.signerUserId !== user.id)
+        throw new ApiError('FORBIDDEN', "this wallet's key share belongs to another user");
+      // The desktop derives the address from its own share; a different one means the two
+      // sides do not hold the same key, and the wallet must never become usable.
+      if (!w.address || w.address.toLowerCase() !== req.body.address.toLowerCase())
+        throw new ApiError('INVALID_STATE', "the desktop's address differs from the signer's", {
+          reason: 'address_mismatch',
+        });
+      const active = ctx.db.transaction(() => {
+        const a = wallets.confirmDesktop(w.id, ctx.now());
+        ctx.audit.append(user.username, 'wallet.activated', w.id, { address: a.address });
+        return a;
+      })();
+      hub.notify([w.signerUserId, w.createdBy], { event: 'wallet_changed', walletId: w.id, status: active.status });
+      return walletView(active);
+    },
+  );
+}
