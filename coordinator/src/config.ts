@@ -21,6 +21,8 @@ export interface CoordinatorConfig {
   withdrawalTtlMs: number;
   /** Per-round limit for relayed MPC messages. */
   mpcRoundTimeoutMs: number;
+  /** Approvals (by approvers other than the proposer) an address-book entry needs before it is whitelisted. */
+  addressBookQuorum: number;
   production: boolean;
   logLevel: string;
 }
@@ -48,6 +50,7 @@ export function defaultConfig(root: string): CoordinatorConfig {
     tokenTtlMs: 8 * 3_600_000,
     withdrawalTtlMs: 7 * 24 * 3_600_000,
     mpcRoundTimeoutMs: 60_000,
+    addressBookQuorum: 2,
     production: false,
     logLevel: 'info',
   };
@@ -72,6 +75,13 @@ export function loadConfig(env: Env = process.env): CoordinatorConfig {
   if (env.TANDEM_SIGNER_ADDRESS) c.signer.address = env.TANDEM_SIGNER_ADDRESS;
   if (env.TANDEM_CHAIN_RPC_URL) c.chain.rpcUrl = env.TANDEM_CHAIN_RPC_URL;
   if (env.TANDEM_CHAIN_ID) c.chain.chainId = int(env.TANDEM_CHAIN_ID, 'TANDEM_CHAIN_ID', 1, Number.MAX_SAFE_INTEGER);
+  if (env.TANDEM_COORDINATOR_ADDRESS_BOOK_QUORUM)
+    c.addressBookQuorum = int(
+      env.TANDEM_COORDINATOR_ADDRESS_BOOK_QUORUM,
+      'TANDEM_COORDINATOR_ADDRESS_BOOK_QUORUM',
+      1,
+      10,
+    );
   if (env.TANDEM_COORDINATOR_LOG_LEVEL) c.logLevel = env.TANDEM_COORDINATOR_LOG_LEVEL;
   if (env.TANDEM_ENV === 'production') c.production = true;
   return validate(c);
@@ -92,6 +102,8 @@ export function validate(c: CoordinatorConfig): CoordinatorConfig {
   if (!/^[A-Za-z0-9.-]+:\d+$/.test(c.signer.address)) throw new ConfigError('signer.address: expected host:port');
   if (c.permitTtlMs < 5_000 || c.permitTtlMs > 120_000) throw new ConfigError('permitTtlMs: must be 5000–120000');
   if (!/^https?:\/\//.test(c.chain.rpcUrl)) throw new ConfigError('chain.rpcUrl: expected an http(s) URL');
+  if (!Number.isInteger(c.addressBookQuorum) || c.addressBookQuorum < 1 || c.addressBookQuorum > 10)
+    throw new ConfigError('addressBookQuorum: must be an integer 1–10');
   if (c.tokenTtlMs < 60_000) throw new ConfigError('tokenTtlMs: at least one minute');
   if (c.production && !c.tls) throw new ConfigError('production: set TLS files (no generated certificates)');
   return c;

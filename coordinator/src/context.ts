@@ -6,6 +6,7 @@ import { type Metrics } from '@tandem/common/metrics';
 import { type Db } from './db/db.ts';
 import { type SignerCalls } from './signer/signerClient.ts';
 import { type CoordinatorConfig } from './config.ts';
+import { type ChainClient } from './chain/client.ts';
 
 export interface CoordinatorContext {
   config: CoordinatorConfig;
@@ -14,5 +15,6 @@ export interface CoordinatorContext {
   metrics: Metrics;
   log: Logger;
   signer: SignerCalls;
+  chain: ChainClient;
   now: () => number;
 }

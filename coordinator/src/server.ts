@@ -18,10 +18,20 @@ import { connectSigner, type SignerCalls } from './signer/signerClient.ts';
 import { registerAuthRoutes } from './auth/routes.ts';
 import { registerDeviceRoutes } from './devices/routes.ts';
 import { registerWalletRoutes } from './wallets/routes.ts';
+import { registerPolicyRoutes } from './policy/routes.ts';
+import { registerAddressBookRoutes } from './addressBook/routes.ts';
 import { EventHub } from './events/hub.ts';
 import { RelaySessions } from './mpc/relaySessions.ts';
 import { DkgRelay } from './mpc/dkgRelay.ts';
 import { attachMpcEndpoint } from './mpc/wss.ts';
+import { makeChain } from './chain/client.ts';
+import { DepositWatcher } from './chain/deposits.ts';
+import { loadPermitKey } from './permits/issuer.ts';
+import { WithdrawalService } from './withdrawals/service.ts';
+import { registerWithdrawalRoutes } from './withdrawals/routes.ts';
+import { SignRelay } from './withdrawals/signRelay.ts';
+import { Broadcaster } from './withdrawals/broadcaster.ts';
+import { recoverWithdrawals } from './withdrawals/recovery.ts';
 
 export interface RunningCoordinator {
   ctx: CoordinatorContext;
@@ -33,10 +43,18 @@ export interface RunningCoordinator {
   close(): Promise<void>;
 }
 
-export function registerRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  ctx: CoordinatorContext,
+  hub: EventHub,
+  withdrawals = new WithdrawalService(ctx, hub),
+): void {
   registerAuthRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerWalletRoutes(app, ctx, hub);
+  registerPolicyRoutes(app, ctx, hub);
+  registerAddressBookRoutes(app, ctx, hub);
+  registerWithdrawalRoutes(app, ctx, withdrawals);
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Metrics for the local Prometheus agent only.
   app.get('/metrics', async (req, reply) => {
@@ -57,7 +75,10 @@ export async function startCoordinator(
   const metrics = new Metrics();
   const audit = new AuditLog(db, now);
   const signer = opts.signer ?? connectSigner(config.signer);
-  const ctx: CoordinatorContext = { config, db, audit, metrics, log, signer, now };
+  const chain = makeChain(config.chain.rpcUrl, config.chain.chainId);
+  const ctx: CoordinatorContext = { config, db, audit, metrics, log, signer, chain, now };
+  // Read at start so a missing or unreadable key stops the coordinator with a clear error.
+  const permitKey = loadPermitKey(config.permitKeyFile);
 
   let tls = config.tls;
   let devCaCert: string | undefined;
@@ -69,13 +90,29 @@ export async function startCoordinator(
   }
   const app = buildApp(ctx, { cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
   const hub = new EventHub();
-  registerRoutes(app, ctx, hub);
+  const withdrawals = new WithdrawalService(ctx, hub);
+  registerRoutes(app, ctx, hub, withdrawals);
+  recoverWithdrawals(ctx);
+  const broadcaster = new Broadcaster(ctx, withdrawals);
   const relays = new RelaySessions(config.mpcRoundTimeoutMs);
   const mpc = attachMpcEndpoint(ctx, app.server as unknown as Server, hub, {
     dkg: new DkgRelay(ctx, relays),
+    sign: new SignRelay(
+      ctx,
+      relays,
+      withdrawals,
+      () => permitKey,
+      () => void broadcaster.tick(),
+    ),
     onSocketClosed: (socket) => relays.abortSocket(socket, 'DISCONNECTED'),
   });
+  const deposits = new DepositWatcher({ db, chain, log, confirmations: config.chain.confirmations, now });
+  deposits.start(config.chain.pollMs);
+  broadcaster.start(config.chain.pollMs);
+  const expiry = setInterval(() => withdrawals.expire(), 60_000);
+  expiry.unref();
   await app.listen({ host: config.host, port: config.port });
+  void broadcaster.tick(); // anything signed before a restart goes out now
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   log.info({ port, dataDir: config.dataDir, devTls: !config.tls, auditHead: audit.head() }, 'coordinator listening');
@@ -87,7 +124,11 @@ export async function startCoordinator(
     url: `https://localhost:${port}`,
     devCaCert,
     async close() {
+      relays.abortAll('SHUTDOWN');
       mpc.close();
+      clearInterval(expiry);
+      await deposits.stop();
+      await broadcaster.stop();
       await app.close();
       signer.close();
       log.info({ auditHead: audit.head() }, 'coordinator stopped');

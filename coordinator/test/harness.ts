@@ -18,6 +18,7 @@ import { openDb } from '../src/db/db.ts';
 import { buildApp } from '../src/http/app.ts';
 import { type SignerCalls } from '../src/signer/signerClient.ts';
 import { registerRoutes } from '../src/server.ts';
+import { makeChain } from '../src/chain/client.ts';
 import { EventHub } from '../src/events/hub.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { type Role } from '../src/auth/roles.ts';
@@ -89,6 +90,8 @@ export function makeTestContext(overrides: TestContextOverrides = {}): TestConte
     // Debug level on purpose: the secret-leak checks read this file.
     log: overrides.log ?? pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true, append: true })),
     signer: overrides.signer ?? disconnectedSigner(),
+    // Lazy: nothing connects until a test uses the chain (see stack.ts for a real anvil).
+    chain: overrides.chain ?? makeChain(config.chain.rpcUrl, config.chain.chainId),
     now,
     dir,
     dbFile,

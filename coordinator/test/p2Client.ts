@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { type Identity, envelopeToJson, parseEnvelope } from '@tandem/tecdsa/envelope';
 import { P2Keygen } from '@tandem/tecdsa/keygen';
+import { P2Signer, type Signature } from '@tandem/tecdsa/sign';
 import { type P2Share } from '@tandem/tecdsa/shares';
 import { type RingPedersenSecret } from '@tandem/tecdsa/ringPedersen';
 import { nativeModPow } from '@tandem/tecdsa/modpowNative';
@@ -118,4 +119,42 @@ export async function dkgOverWss(
     'dkg_complete',
   );
   return { share: step.result!, complete };
+}
+
+/** Runs P2's whole signing of a prepared withdrawal over the socket; returns P2's verified signature. */
+export async function signOverWss(
+  socket: MpcSocket,
+  device: Identity,
+  signerIdentity: Uint8Array,
+  share: P2Share,
+  withdrawalId: string,
+  m32: Uint8Array,
+): Promise<{ signature: Signature; complete: Frame }> {
+  const p2 = new P2Signer({
+    identity: device,
+    peerPublicKey: signerIdentity,
+    requestId: randomBytes(32),
+    rng: systemRng,
+    modPow: nativeModPow()!,
+    now: Date.now,
+    profile: FULL,
+    m32,
+    share,
+  });
+  const s2 = expect(
+    await socket.request({ type: 'sign_start', withdrawalId, envelope: envelopeToJson(p2.start().send!) }),
+    'sign_round',
+  );
+  const sign3 = (await p2.receive(parseEnvelope(String(s2['envelope'])))).send!;
+  const s4 = expect(
+    await socket.request({ type: 'sign_round', sessionId: s2['sessionId'], envelope: envelopeToJson(sign3) }),
+    'sign_round',
+  );
+  const sign5 = (await p2.receive(parseEnvelope(String(s4['envelope'])))).send!;
+  const complete = expect(
+    await socket.request({ type: 'sign_round', sessionId: s2['sessionId'], envelope: envelopeToJson(sign5) }),
+    'sign_complete',
+  );
+  const done = await p2.receive(parseEnvelope(String(complete['envelope'])));
+  return { signature: done.result!, complete };
 }

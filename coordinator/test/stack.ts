@@ -12,11 +12,13 @@ import { startSigner, type RunningSigner } from '@tandem/signer-daemon/src/daemo
 import { testConfig as signerTestConfig } from '@tandem/signer-daemon/test/harness.ts';
 import { defaultConfig, type CoordinatorConfig } from '../src/config.ts';
 import { startCoordinator, type RunningCoordinator } from '../src/server.ts';
+import { startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
 import { createUser, tokenFor } from './harness.ts';
 import { type Role } from '../src/auth/roles.ts';
 
 export interface Stack {
   dir: string;
+  anvil: RunningAnvil;
   signer: RunningSigner;
   coordinator: RunningCoordinator;
   signerIdentity: Uint8Array;
@@ -33,6 +35,8 @@ export interface Stack {
     token?: string,
     body?: unknown,
   ): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** Stops the coordinator and starts it again on the same data directory and port. */
+  restartCoordinator(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function startStack(patch: (c: CoordinatorConfig) => void = () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-stack-'));
   const logFile = join(dir, 'stack.log');
   const log = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true, append: true }));
+  const anvil = await startAnvil();
   const signer = await startSigner(signerTestConfig(join(dir, 'signer')), { log: log.child({ service: 'signer' }) });
   const dev = signer.devClient!;
   const config: CoordinatorConfig = {
@@ -53,14 +58,15 @@ export async function startStack(patch: (c: CoordinatorConfig) => void = () => {
       clientKey: dev.clientKey,
     },
     permitKeyFile: join(dir, 'signer', 'permit-key.json'),
+    chain: { rpcUrl: anvil.rpcUrl, chainId: 31337, confirmations: 1, pollMs: 100 },
   };
   patch(config);
-  const coordinator = await startCoordinator(config, { log: log.child({ service: 'coordinator' }) });
-  const ctx = coordinator.ctx;
-  const info = await ctx.signer.getSignerInfo();
+  let coordinator = await startCoordinator(config, { log: log.child({ service: 'coordinator' }) });
+  const ctx = () => coordinator.ctx;
+  const info = await ctx().signer.getSignerInfo();
 
   const api: Stack['api'] = async (method, path, token, body) => {
-    const res = await coordinator.app.inject({
+    const res = await stack.coordinator.app.inject({
       method: method as 'GET',
       url: path,
       headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -69,8 +75,8 @@ export async function startStack(patch: (c: CoordinatorConfig) => void = () => {
     return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
   };
   const user: Stack['user'] = async (name, roles) => {
-    const { user: u, password } = await createUser(ctx, name, roles);
-    return { id: u.id, token: tokenFor(ctx, u), password };
+    const { user: u, password } = await createUser(ctx(), name, roles);
+    return { id: u.id, token: tokenFor(ctx(), u), password };
   };
   const admin = await user('admin', ['admin']);
   const signerUser: Stack['signerUser'] = async (name) => {
@@ -86,8 +92,9 @@ export async function startStack(patch: (c: CoordinatorConfig) => void = () => {
     return { id: u.id, token: u.token, device };
   };
 
-  return {
+  const stack: Stack = {
     dir,
+    anvil,
     signer,
     coordinator,
     signerIdentity: info.identityPublicKey,
@@ -98,9 +105,17 @@ export async function startStack(patch: (c: CoordinatorConfig) => void = () => {
     signerUser,
     admin,
     api,
+    async restartCoordinator() {
+      const port = stack.coordinator.port;
+      await stack.coordinator.close();
+      coordinator = await startCoordinator({ ...config, port }, { log: log.child({ service: 'coordinator' }) });
+      stack.coordinator = coordinator;
+    },
     async close() {
-      await coordinator.close();
-      await signer.close();
+      await stack.coordinator.close();
+      await stack.signer.close();
+      await anvil.stop();
     },
   };
+  return stack;
 }

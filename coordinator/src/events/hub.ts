@@ -1,6 +1,6 @@
 // Who is connected: each signed-in user's open WSS sockets, so the coordinator can tell a
-// desktop that something awaits it (a wallet to create, a request to approve, a withdrawal to
-// sign) or changed, and close every socket of a revoked token.
+// desktop that something awaits it (a wallet to create, a request or an address-book entry to
+// approve, a withdrawal to sign) or changed, and close every socket of a revoked token.
 
 import { type WebSocket } from 'ws';
 
@@ -15,7 +15,8 @@ export type Event =
   | { event: 'wallet_changed'; walletId: string; status: string }
   | { event: 'withdrawal_changed'; withdrawalId: string; state: string }
   | { event: 'withdrawal_awaiting_approval'; withdrawalId: string }
-  | { event: 'withdrawal_awaiting_signature'; withdrawalId: string };
+  | { event: 'withdrawal_awaiting_signature'; withdrawalId: string }
+  | { event: 'address_book_awaiting_approval'; entryId: string };
 
 export class EventHub {
   private readonly byUser = new Map<string, Set<Connection>>();

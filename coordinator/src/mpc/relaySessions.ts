@@ -68,6 +68,11 @@ export class RelaySessions {
     s.onAbort(reason);
   }
 
+  /** Shutdown: every session ends now, while the database is still open. */
+  abortAll(reason: string): void {
+    for (const id of [...this.live.keys()]) this.abort(id, reason);
+  }
+
   abortSocket(socket: WebSocket, reason: string): void {
     for (const s of [...this.live.values()]) if (s.socket === socket) this.abort(s.id, reason);
   }

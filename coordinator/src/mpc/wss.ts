@@ -39,12 +39,13 @@ function errorFrame(ctx: CoordinatorContext, e: unknown, id: string | undefined,
   let code: string;
   let message: string;
   if (e instanceof ApiError) [code, message] = [e.code, e.message];
-  else if (e instanceof SignerCallError)
+  else if (e instanceof SignerCallError) {
+    ctx.log.warn({ code: e.code, grpcStatus: e.grpcStatus, reason: e.message }, 'signer call failed');
     [code, message] =
       e.code === 'SIGNER_UNAVAILABLE' || e.code === 'SIGNER_TIMEOUT'
         ? ['SIGNER_UNAVAILABLE', 'the bank signer is unreachable; try again shortly']
         : [e.code, `the bank signer refused: ${e.message}`];
-  else {
+  } else {
     ctx.log.error({ err: e }, 'internal error in the MPC endpoint');
     [code, message] = ['INTERNAL', 'internal error'];
   }
@@ -72,11 +73,13 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
     wss.handleUpgrade(req, socket, head, (ws) => connected(ws, user, m[1]!));
   };
 
+  let closed = false;
   const connected = (ws: WebSocket, first: AuthenticatedUser, token: string) => {
     const conn: Connection = { socket: ws, userId: first.id, tokenHash: first.tokenHash };
     hub.add(conn);
     ctx.metrics.inc('coordinator_wss_connections_total', 'WSS connections opened');
     ws.on('message', (data, isBinary) => {
+      if (closed) return; // shutting down: the database may already be gone
       void (async () => {
         let id: string | undefined;
         let sessionId: string | undefined;
@@ -115,7 +118,7 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
     });
     ws.on('close', () => {
       hub.remove(conn);
-      handlers.onSocketClosed(ws);
+      if (!closed) handlers.onSocketClosed(ws);
     });
     ws.on('error', (err) => ctx.log.warn({ err: err.message }, 'websocket error'));
   };
@@ -127,6 +130,7 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
 
   return {
     close() {
+      closed = true;
       server.off('upgrade', onUpgrade);
       authEvents(ctx).off('tokensRevoked', onRevoked);
       for (const c of wss.clients) c.close(1001, 'coordinator shutting down');

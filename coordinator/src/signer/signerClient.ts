@@ -4,7 +4,7 @@
 // with the signer's stable code, or SIGNER_UNAVAILABLE when it could not be reached.
 
 import { readFileSync } from 'node:fs';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import {
   MPCSignerClient,
   type FinalizeDKGResponse,
@@ -56,7 +56,11 @@ function toError(e: ServiceError): SignerCallError {
   if (typeof code === 'string') return new SignerCallError(code, e.code, e.details || e.message);
   if (e.code === status.DEADLINE_EXCEEDED)
     return new SignerCallError('SIGNER_TIMEOUT', e.code, 'the signer did not answer in time');
-  return new SignerCallError('SIGNER_UNAVAILABLE', e.code, 'the bank signer is unreachable');
+  return new SignerCallError(
+    'SIGNER_UNAVAILABLE',
+    e.code,
+    `the bank signer is unreachable (${e.details || e.message})`,
+  );
 }
 
 export function connectSigner(
@@ -75,8 +79,14 @@ export function connectSigner(
   const unary = <Req, Res>(method: string, req: Req, ms = deadline): Promise<Res> =>
     new Promise((ok, fail) => {
       const fn = (client as unknown as Record<string, (...a: unknown[]) => void>)[method]!;
-      fn.call(client, req, { deadline: Date.now() + ms }, (e: ServiceError | null, res: Res) =>
-        e ? fail(toError(e)) : ok(res),
+      // waitForReady: while the channel reconnects (the signer restarted), a call waits for it
+      // up to its deadline instead of failing at once; it is still sent at most once.
+      fn.call(
+        client,
+        req,
+        new Metadata({ waitForReady: true }),
+        { deadline: Date.now() + ms },
+        (e: ServiceError | null, res: Res) => (e ? fail(toError(e)) : ok(res)),
       );
     });
 

@@ -9,6 +9,7 @@ import { authenticate, requireRole, signedInUser } from '../auth/guard.ts';
 import { UserRepo } from '../auth/users.ts';
 import { type EventHub } from '../events/hub.ts';
 import { type Wallet, WalletRepo } from './repo.ts';
+import { listDeposits } from '../chain/depositStore.ts';
 
 /** What clients see. The address appears only once both shares are stored. */
 export const walletView = (w: Wallet) => ({
@@ -76,6 +77,21 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     '/api/v1/wallets/:id',
     { onRequest: [auth], schema: { params: idParam } },
     async (req) => walletView(wallets.require(req.params.id)),
+  );
+
+  // Incoming transfers with their confirmations, and the balance the node reports.
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/wallets/:id/deposits',
+    { onRequest: [auth], schema: { params: idParam } },
+    async (req) => {
+      const w = wallets.require(req.params.id);
+      if (w.status !== 'ACTIVE' || !w.address) return { deposits: [], balanceWei: '0' };
+      const head = await ctx.chain.blockNumber();
+      return {
+        deposits: listDeposits(ctx.db, w.id, head, ctx.config.chain.confirmations),
+        balanceWei: (await ctx.chain.balance(w.address as `0x${string}`)).toString(),
+      };
+    },
   );
 
   app.post<{ Params: { id: string }; Body: { address: string } }>(

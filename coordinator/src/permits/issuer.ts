@@ -1,0 +1,55 @@
+// Signing permits (DESIGN.md "Signing permits"): one per signing session, for exactly the
+// withdrawal's keyset and transaction digest, short-lived, MAC'd with the key shared with the
+// signer. The coordinator records each permit it issues (audit and permits table).
+
+import { readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { permitMac } from '@tandem/proto/permit';
+import { type SigningPermit } from '@tandem/proto/mpc';
+import { ConfigError } from '../config.ts';
+import { type Db } from '../db/db.ts';
+
+export interface PermitKey {
+  keyId: string;
+  secret: Buffer;
+}
+
+/** Reads the permit key file ({keyId, secret: base64}); it must be private (mode 600). */
+export function loadPermitKey(file: string): PermitKey {
+  let raw: string;
+  try {
+    if (statSync(file).mode & 0o077) throw new ConfigError(`permit key file ${file} must have mode 600`);
+    raw = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`permit key file ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const j = JSON.parse(raw) as { keyId?: unknown; secret?: unknown };
+  if (typeof j.keyId !== 'string' || typeof j.secret !== 'string')
+    throw new ConfigError(`permit key file ${file}: expected {"keyId", "secret"}`);
+  const secret = Buffer.from(j.secret, 'base64');
+  if (secret.length !== 32) throw new ConfigError(`permit key file ${file}: the secret must be 32 bytes`);
+  return { keyId: j.keyId, secret };
+}
+
+export function issuePermit(
+  db: Db,
+  key: PermitKey,
+  w: { withdrawalId: string; keysetId: string; digest: Uint8Array },
+  nowMs: number,
+  ttlMs: number,
+): SigningPermit {
+  const fields = {
+    permitId: `pm-${randomBytes(12).toString('hex')}`,
+    txRequestId: w.withdrawalId,
+    keysetId: w.keysetId,
+    txHash: Buffer.from(w.digest),
+    issuedAtMs: BigInt(nowMs),
+    expiresAtMs: BigInt(nowMs + ttlMs),
+    keyId: key.keyId,
+  };
+  db.prepare(
+    'INSERT INTO permits (permit_id, withdrawal_id, keyset_id, tx_digest, issued_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run(fields.permitId, w.withdrawalId, w.keysetId, fields.txHash, nowMs, nowMs + ttlMs);
+  return { ...fields, mac: permitMac(key.secret, fields) };
+}

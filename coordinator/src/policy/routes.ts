@@ -1,0 +1,105 @@
+// Policy routes: anyone signed in may read a wallet's policy (the initiator needs its limits to
+// fill in a request); only an admin may set it, and every change is audited with before and after.
+
+import { type FastifyInstance } from 'fastify';
+import { type CoordinatorContext } from '../context.ts';
+import { authenticate, requireRole, signedInUser } from '../auth/guard.ts';
+import { idParamsSchema } from '../auth/schemas.ts';
+import { iso } from '../auth/views.ts';
+import { type EventHub } from '../events/hub.ts';
+import { WalletRepo } from '../wallets/repo.ts';
+import { MAX_QUORUM, PolicyRepo, type WalletPolicy } from './repo.ts';
+
+/** Wei as a decimal string without leading zeros; at most 78 digits (2^256 has 78), the repo checks the rest. */
+const weiSchema = { type: 'string', minLength: 1, maxLength: 78, pattern: '^(0|[1-9][0-9]*)$' } as const;
+
+const putBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['perWithdrawalLimitWei', 'dailyLimitWei', 'whitelistOnly', 'quorum'],
+  properties: {
+    perWithdrawalLimitWei: weiSchema,
+    dailyLimitWei: weiSchema,
+    whitelistOnly: { type: 'boolean' },
+    quorum: { type: 'integer', minimum: 1, maximum: MAX_QUORUM },
+  },
+} as const;
+
+interface PutBody {
+  perWithdrawalLimitWei: string;
+  dailyLimitWei: string;
+  whitelistOnly: boolean;
+  quorum: number;
+}
+
+/** Amounts as decimal strings: JSON numbers cannot hold a uint256. */
+export const policyView = (p: WalletPolicy) => ({
+  walletId: p.walletId,
+  perWithdrawalLimitWei: p.perWithdrawalLimitWei.toString(),
+  dailyLimitWei: p.dailyLimitWei.toString(),
+  whitelistOnly: p.whitelistOnly,
+  quorum: p.quorum,
+  updatedBy: p.updatedBy,
+  updatedAt: iso(p.updatedAtMs),
+});
+
+/** The audited form of one side of a change: every value a string, null when there was no policy. */
+function auditSide(prefix: 'old' | 'new', p: WalletPolicy | undefined) {
+  const s = (v: { toString(): string } | undefined) => (v === undefined ? null : v.toString());
+  return {
+    [`${prefix}PerWithdrawalLimitWei`]: s(p?.perWithdrawalLimitWei),
+    [`${prefix}DailyLimitWei`]: s(p?.dailyLimitWei),
+    [`${prefix}WhitelistOnly`]: s(p?.whitelistOnly),
+    [`${prefix}Quorum`]: s(p?.quorum),
+  };
+}
+
+// The hub is taken like every feature's, though a policy change tells no desktop yet.
+export function registerPolicyRoutes(app: FastifyInstance, ctx: CoordinatorContext, _hub: EventHub): void {
+  const wallets = new WalletRepo(ctx.db);
+  const policies = new PolicyRepo(ctx.db);
+  const signedIn = authenticate(ctx);
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/wallets/:id/policy',
+    { onRequest: signedIn, schema: { params: idParamsSchema } },
+    async (req) => {
+      wallets.require(req.params.id);
+      // A wallet without a policy is a normal state (it cannot withdraw yet), not a missing resource.
+      const p = policies.get(req.params.id);
+      return { policy: p ? policyView(p) : null };
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: PutBody }>(
+    '/api/v1/wallets/:id/policy',
+    { onRequest: [signedIn, requireRole('admin')], schema: { params: idParamsSchema, body: putBodySchema } },
+    async (req) => {
+      const admin = signedInUser(req);
+      const b = req.body;
+      const p = ctx.db
+        .transaction(() => {
+          const wallet = wallets.require(req.params.id);
+          const before = policies.get(wallet.id);
+          const after = policies.set(
+            wallet.id,
+            {
+              perWithdrawalLimitWei: BigInt(b.perWithdrawalLimitWei),
+              dailyLimitWei: BigInt(b.dailyLimitWei),
+              whitelistOnly: b.whitelistOnly,
+              quorum: b.quorum,
+            },
+            admin.id,
+            ctx.now(),
+          );
+          ctx.audit.append(admin.username, 'policy.changed', wallet.id, {
+            ...auditSide('old', before),
+            ...auditSide('new', after),
+          });
+          return after;
+        })
+        .immediate();
+      return { policy: policyView(p) };
+    },
+  );
+}

@@ -1,0 +1,181 @@
+// Withdrawal requests and their approvals. Every state change is one conditional UPDATE
+// (WHERE state = … [AND version = …]) inside a transaction, so two racing requests (two
+// approvals, an approve and a cancel) can never both succeed: the loser sees 0 rows changed.
+
+import { randomUUID } from 'node:crypto';
+import { type Db } from '../db/db.ts';
+import { ApiError } from '../errors.ts';
+
+export type WithdrawalState =
+  | 'pending_approval'
+  | 'approved'
+  | 'signing'
+  | 'signed'
+  | 'broadcast'
+  | 'confirmed'
+  | 'rejected'
+  | 'cancelled'
+  | 'expired'
+  | 'failed';
+
+export interface Withdrawal {
+  id: string;
+  walletId: string;
+  toAddress: string;
+  amountWei: bigint;
+  note: string;
+  state: WithdrawalState;
+  version: number;
+  createdBy: string;
+  nonce: number | null;
+  txJson: string | null;
+  txDigest: Buffer | null;
+  rawSigned: string | null;
+  txHash: string | null;
+  blockNumber: number | null;
+  receiptStatus: string | null;
+  failure: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  expiresAtMs: number;
+}
+
+interface Row {
+  id: string;
+  wallet_id: string;
+  to_address: string;
+  amount_wei: string;
+  note: string;
+  state: WithdrawalState;
+  version: number;
+  created_by: string;
+  nonce: number | null;
+  tx_json: string | null;
+  tx_digest: Buffer | null;
+  raw_signed: string | null;
+  tx_hash: string | null;
+  block_number: number | null;
+  receipt_status: string | null;
+  failure: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  expires_at_ms: number;
+}
+
+const toWithdrawal = (r: Row): Withdrawal => ({
+  id: r.id,
+  walletId: r.wallet_id,
+  toAddress: r.to_address,
+  amountWei: BigInt(r.amount_wei),
+  note: r.note,
+  state: r.state,
+  version: r.version,
+  createdBy: r.created_by,
+  nonce: r.nonce,
+  txJson: r.tx_json,
+  txDigest: r.tx_digest,
+  rawSigned: r.raw_signed,
+  txHash: r.tx_hash,
+  blockNumber: r.block_number,
+  receiptStatus: r.receipt_status,
+  failure: r.failure,
+  createdAtMs: r.created_at_ms,
+  updatedAtMs: r.updated_at_ms,
+  expiresAtMs: r.expires_at_ms,
+});
+
+export class WithdrawalRepo {
+  constructor(private readonly db: Db) {}
+
+  create(
+    w: { walletId: string; toAddress: string; amountWei: bigint; note: string; createdBy: string },
+    nowMs: number,
+    ttlMs: number,
+  ): Withdrawal {
+    const id = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO withdrawals (id, wallet_id, to_address, amount_wei, note, state, created_by, created_at_ms, updated_at_ms, expires_at_ms)
+         VALUES (?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?)`,
+      )
+      .run(id, w.walletId, w.toAddress, w.amountWei.toString(), w.note, w.createdBy, nowMs, nowMs, nowMs + ttlMs);
+    return this.require(id);
+  }
+
+  get(id: string): Withdrawal | undefined {
+    const r = this.db.prepare('SELECT * FROM withdrawals WHERE id = ?').get(id) as Row | undefined;
+    return r && toWithdrawal(r);
+  }
+
+  require(id: string): Withdrawal {
+    const w = this.get(id);
+    if (!w) throw new ApiError('WITHDRAWAL_NOT_FOUND', 'no such withdrawal');
+    return w;
+  }
+
+  list(filter: { walletId?: string; state?: WithdrawalState } = {}): Withdrawal[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM withdrawals WHERE (? IS NULL OR wallet_id = ?) AND (? IS NULL OR state = ?)
+         ORDER BY created_at_ms DESC LIMIT 500`,
+      )
+      .all(filter.walletId ?? null, filter.walletId ?? null, filter.state ?? null, filter.state ?? null) as Row[];
+    return rows.map(toWithdrawal);
+  }
+
+  inStates(states: readonly WithdrawalState[]): Withdrawal[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM withdrawals WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at_ms`)
+      .all(...states) as Row[];
+    return rows.map(toWithdrawal);
+  }
+
+  /** Moves id from one of `from` to `to`, setting extra columns; false when another change won. */
+  transition(
+    id: string,
+    from: readonly WithdrawalState[],
+    to: WithdrawalState,
+    nowMs: number,
+    set: Partial<Record<string, unknown>> = {},
+    version?: number,
+  ): boolean {
+    const cols = Object.keys(set);
+    const sql = `UPDATE withdrawals SET state = ?, updated_at_ms = ?${cols.map((c) => `, ${c} = ?`).join('')}
+       WHERE id = ? AND state IN (${from.map(() => '?').join(',')})${version === undefined ? '' : ' AND version = ?'}`;
+    const args = [to, nowMs, ...cols.map((c) => set[c]), id, ...from, ...(version === undefined ? [] : [version])];
+    return this.db.prepare(sql).run(...args).changes === 1;
+  }
+
+  /** Changes destination, amount or note: a new version, so earlier approvals no longer count. */
+  edit(id: string, version: number, e: { toAddress: string; amountWei: bigint; note: string }, nowMs: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE withdrawals SET to_address = ?, amount_wei = ?, note = ?, version = version + 1, state = 'pending_approval', updated_at_ms = ?
+           WHERE id = ? AND version = ? AND state IN ('pending_approval', 'approved')`,
+        )
+        .run(e.toAddress, e.amountWei.toString(), e.note, nowMs, id, version).changes === 1
+    );
+  }
+
+  /** Records one approval of this version; false if this user already approved it. */
+  addApproval(id: string, version: number, userId: string, decision: 'approve' | 'reject', nowMs: number): boolean {
+    return (
+      this.db
+        .prepare(
+          'INSERT OR IGNORE INTO approvals (withdrawal_id, version, user_id, decision, at_ms) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(id, version, userId, decision, nowMs).changes === 1
+    );
+  }
+
+  approvals(id: string, version: number): { userId: string; decision: string; atMs: number }[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT user_id, decision, at_ms FROM approvals WHERE withdrawal_id = ? AND version = ? ORDER BY at_ms',
+        )
+        .all(id, version) as { user_id: string; decision: string; at_ms: number }[]
+    ).map((r) => ({ userId: r.user_id, decision: r.decision, atMs: r.at_ms }));
+  }
+}

@@ -1,0 +1,257 @@
+// What people do with withdrawals: request (initiator), approve or reject (approver), edit and
+// cancel (the initiator, or an admin to cancel), and the signer's "prepare to sign", which fixes
+// the transaction (nonce, fees) the desktop will review and hash itself. Policy is checked when
+// a request is made or edited and again when signing is prepared.
+
+import { getAddress, isAddress } from 'viem';
+import { txDigest, txFromJson, txToJson, type Eip1559Tx } from '@tandem/tecdsa/txDigest';
+import { type CoordinatorContext } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { type AuthenticatedUser } from '../auth/guard.ts';
+import { UserRepo } from '../auth/users.ts';
+import { WalletRepo } from '../wallets/repo.ts';
+import { PolicyRepo } from '../policy/repo.ts';
+import { evaluatePolicy } from '../policy/evaluate.ts';
+import { spentLast24hWei } from '../policy/spent.ts';
+import { AddressBook } from '../addressBook/repo.ts';
+import { allocateNonce, releaseNonce } from '../chain/nonces.ts';
+import { buildEip1559 } from '../chain/buildTx.ts';
+import { type EventHub } from '../events/hub.ts';
+import { type Withdrawal, WithdrawalRepo } from './repo.ts';
+
+export interface WithdrawalInput {
+  walletId: string;
+  to: string;
+  amountWei: bigint;
+  note: string;
+}
+
+export class WithdrawalService {
+  readonly repo: WithdrawalRepo;
+  private readonly wallets: WalletRepo;
+  private readonly policies: PolicyRepo;
+  private readonly book: AddressBook;
+  private readonly users: UserRepo;
+
+  constructor(
+    private readonly ctx: CoordinatorContext,
+    private readonly hub: EventHub,
+  ) {
+    this.repo = new WithdrawalRepo(ctx.db);
+    this.wallets = new WalletRepo(ctx.db);
+    this.policies = new PolicyRepo(ctx.db);
+    this.book = new AddressBook(ctx.db);
+    this.users = new UserRepo(ctx.db);
+  }
+
+  private destination(to: string): string {
+    if (!isAddress(to, { strict: false }))
+      throw new ApiError('BAD_REQUEST', 'the destination is not an Ethereum address');
+    if (to !== to.toLowerCase() && to.slice(2) !== to.slice(2).toUpperCase() && getAddress(to) !== to)
+      throw new ApiError('BAD_REQUEST', 'the destination address has a wrong checksum (a typo?)', {
+        reason: 'checksum',
+      });
+    return getAddress(to);
+  }
+
+  /** Throws POLICY_VIOLATION naming each broken rule (the UI shows the messages). */
+  private checkPolicy(walletId: string, to: string, amountWei: bigint, exclude?: string): void {
+    if (amountWei <= 0n) throw new ApiError('BAD_REQUEST', 'the amount must be more than zero');
+    const policy = this.policies.require(walletId);
+    const verdict = evaluatePolicy(policy, {
+      amountWei,
+      toWhitelisted: this.book.isWhitelisted(to),
+      spentLast24hWei: spentLast24hWei(this.ctx.db, walletId, this.ctx.now(), exclude),
+    });
+    if (!verdict.ok) {
+      const v = verdict.violations;
+      throw new ApiError('POLICY_VIOLATION', v.map((x) => x.message).join('; '), {
+        rule: v.map((x) => x.rule).join(','),
+      });
+    }
+  }
+
+  private approvers(): string[] {
+    return this.users
+      .list()
+      .filter((u) => !u.disabled && u.roles.includes('approver'))
+      .map((u) => u.id);
+  }
+
+  private changed(w: Withdrawal): void {
+    const wallet = this.wallets.get(w.walletId);
+    this.hub.notify([w.createdBy, ...(wallet ? [wallet.signerUserId] : []), ...this.approvers()], {
+      event: 'withdrawal_changed',
+      withdrawalId: w.id,
+      state: w.state,
+    });
+  }
+
+  request(user: AuthenticatedUser, input: WithdrawalInput): Withdrawal {
+    const c = this.ctx;
+    const wallet = this.wallets.require(input.walletId);
+    if (wallet.status !== 'ACTIVE') throw new ApiError('INVALID_STATE', 'this wallet is not active yet');
+    const to = this.destination(input.to);
+    const w = c.db
+      .transaction(() => {
+        this.checkPolicy(wallet.id, to, input.amountWei);
+        const created = this.repo.create(
+          { walletId: wallet.id, toAddress: to, amountWei: input.amountWei, note: input.note, createdBy: user.id },
+          c.now(),
+          c.config.withdrawalTtlMs,
+        );
+        c.audit.append(user.username, 'withdrawal.requested', created.id, {
+          wallet: wallet.id,
+          to,
+          amountWei: input.amountWei.toString(),
+        });
+        return created;
+      })
+      .immediate();
+    this.hub.notify(this.approvers(), { event: 'withdrawal_awaiting_approval', withdrawalId: w.id });
+    return w;
+  }
+
+  approve(user: AuthenticatedUser, id: string, decision: 'approve' | 'reject'): Withdrawal {
+    const c = this.ctx;
+    const w = c.db
+      .transaction(() => {
+        const cur = this.repo.require(id);
+        if (cur.state !== 'pending_approval')
+          throw new ApiError('INVALID_STATE', `this withdrawal is ${cur.state.replace('_', ' ')}`);
+        if (cur.createdBy === user.id) throw new ApiError('SELF_APPROVAL', 'you cannot approve your own request');
+        if (!this.repo.addApproval(id, cur.version, user.id, decision, c.now()))
+          throw new ApiError('ALREADY_APPROVED', 'you have already decided on this request');
+        c.audit.append(user.username, decision === 'approve' ? 'withdrawal.approved' : 'withdrawal.rejected', id, {
+          version: cur.version,
+        });
+        if (decision === 'reject') {
+          this.repo.transition(id, ['pending_approval'], 'rejected', c.now(), {}, cur.version);
+        } else {
+          const quorum = this.policies.require(cur.walletId).quorum;
+          const yes = this.repo.approvals(id, cur.version).filter((a) => a.decision === 'approve').length;
+          if (yes >= quorum && this.repo.transition(id, ['pending_approval'], 'approved', c.now(), {}, cur.version))
+            c.audit.append('coordinator', 'withdrawal.quorum_reached', id, { approvals: yes, quorum });
+        }
+        return this.repo.require(id);
+      })
+      .immediate();
+    this.changed(w);
+    if (w.state === 'approved') {
+      const wallet = this.wallets.require(w.walletId);
+      this.hub.notify([wallet.signerUserId], { event: 'withdrawal_awaiting_signature', withdrawalId: w.id });
+    }
+    return w;
+  }
+
+  edit(user: AuthenticatedUser, id: string, e: { to?: string; amountWei?: bigint; note?: string }): Withdrawal {
+    const c = this.ctx;
+    const w = c.db
+      .transaction(() => {
+        const cur = this.repo.require(id);
+        if (cur.createdBy !== user.id) throw new ApiError('FORBIDDEN', 'only the initiator edits a request');
+        const next = {
+          toAddress: e.to === undefined ? cur.toAddress : this.destination(e.to),
+          amountWei: e.amountWei ?? cur.amountWei,
+          note: e.note ?? cur.note,
+        };
+        this.checkPolicy(cur.walletId, next.toAddress, next.amountWei, id);
+        if (!this.repo.edit(id, cur.version, next, c.now()))
+          throw new ApiError('INVALID_STATE', `a ${cur.state.replace('_', ' ')} withdrawal cannot be edited`);
+        if (cur.nonce !== null) releaseNonce(c.db, cur.walletId, cur.nonce);
+        c.db.prepare('UPDATE withdrawals SET nonce = NULL, tx_json = NULL, tx_digest = NULL WHERE id = ?').run(id);
+        c.audit.append(user.username, 'withdrawal.edited', id, {
+          version: cur.version + 1,
+          to: next.toAddress,
+          amountWei: next.amountWei.toString(),
+        });
+        return this.repo.require(id);
+      })
+      .immediate();
+    this.changed(w);
+    return w;
+  }
+
+  cancel(user: AuthenticatedUser, id: string): Withdrawal {
+    const c = this.ctx;
+    const w = c.db
+      .transaction(() => {
+        const cur = this.repo.require(id);
+        if (cur.createdBy !== user.id && !user.roles.includes('admin'))
+          throw new ApiError('FORBIDDEN', 'only the initiator or an admin cancels a request');
+        if (!this.repo.transition(id, ['pending_approval', 'approved'], 'cancelled', c.now()))
+          throw new ApiError('INVALID_STATE', `a ${cur.state.replace('_', ' ')} withdrawal cannot be cancelled`);
+        if (cur.nonce !== null) releaseNonce(c.db, cur.walletId, cur.nonce);
+        c.audit.append(user.username, 'withdrawal.cancelled', id, {});
+        return this.repo.require(id);
+      })
+      .immediate();
+    this.changed(w);
+    return w;
+  }
+
+  /** Requests past their expiry that were never signed. */
+  expire(): number {
+    const c = this.ctx;
+    let n = 0;
+    for (const w of this.repo.inStates(['pending_approval', 'approved'])) {
+      if (w.expiresAtMs > c.now()) continue;
+      const done = c.db
+        .transaction(() => {
+          if (!this.repo.transition(w.id, ['pending_approval', 'approved'], 'expired', c.now())) return false;
+          if (w.nonce !== null) releaseNonce(c.db, w.walletId, w.nonce);
+          c.audit.append('coordinator', 'withdrawal.expired', w.id, {});
+          return true;
+        })
+        .immediate();
+      if (done) {
+        n++;
+        this.changed({ ...w, state: 'expired' });
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The wallet's signer asks to sign: the transaction is fixed from the approved record only
+   * (its nonce allocated once, fees fresh from the node) and returned for the desktop to show
+   * and hash itself.
+   */
+  async prepareSigning(user: AuthenticatedUser, id: string): Promise<{ withdrawal: Withdrawal; tx: Eip1559Tx }> {
+    const c = this.ctx;
+    const w0 = this.repo.require(id);
+    const wallet = this.wallets.require(w0.walletId);
+    if (wallet.signerUserId !== user.id)
+      throw new ApiError('FORBIDDEN', "this wallet's key share belongs to another user");
+    if (w0.state !== 'approved')
+      throw new ApiError('INVALID_STATE', `this withdrawal is ${w0.state.replace('_', ' ')}`);
+    const address = wallet.address as `0x${string}`;
+    const chainNonce = await c.chain.pendingNonce(address);
+    const draft = await buildEip1559(c.chain, { to: w0.toAddress, valueWei: w0.amountWei, nonce: 0 });
+    const tx = c.db
+      .transaction(() => {
+        const w = this.repo.require(id);
+        if (w.state !== 'approved' || w.version !== w0.version)
+          throw new ApiError('INVALID_STATE', 'the withdrawal changed; reload it');
+        this.checkPolicy(w.walletId, w.toAddress, w.amountWei, w.id);
+        const nonce = w.nonce ?? allocateNonce(c.db, w.walletId, address, chainNonce);
+        const fixed: Eip1559Tx = { ...draft, nonce: BigInt(nonce) };
+        c.db
+          .prepare('UPDATE withdrawals SET nonce = ?, tx_json = ?, tx_digest = ?, updated_at_ms = ? WHERE id = ?')
+          .run(nonce, JSON.stringify(txToJson(fixed)), Buffer.from(txDigest(fixed)), c.now(), id);
+        return fixed;
+      })
+      .immediate();
+    return { withdrawal: this.repo.require(id), tx };
+  }
+
+  /** The transaction fixed by prepareSigning. */
+  preparedTx(w: Withdrawal): Eip1559Tx {
+    if (!w.txJson) throw new ApiError('INVALID_STATE', 'prepare the signing first');
+    return txFromJson(JSON.parse(w.txJson)) as Eip1559Tx;
+  }
+
+  notifyChanged(w: Withdrawal): void {
+    this.changed(w);
+  }
+}

@@ -1,0 +1,160 @@
+// Relays a withdrawal's signing between the wallet's signer desktop and the bank signer:
+// SIGN-1 → StartSigning (with a fresh permit and the unsigned transaction, whose digest the
+// signer computes itself), SIGN-3 → SigningRound, SIGN-5 → FinalizeSigning. The returned
+// signature must recover to the wallet's address before the signed transaction is stored; the
+// broadcaster then sends it. A session that breaks off returns the withdrawal to approved.
+
+import { type WebSocket } from 'ws';
+import { signingPayload, serializeSigned } from '@tandem/tecdsa/txDigest';
+import { signatureMatches } from '@tandem/tecdsa/sign';
+import { Point } from '@tandem/tecdsa/curve';
+import { type CoordinatorContext } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { type AuthenticatedUser } from '../auth/guard.ts';
+import { WalletRepo } from '../wallets/repo.ts';
+import { txHashOf } from '../chain/broadcast.ts';
+import { type MpcMessage } from '../mpc/messages.ts';
+import { type RelaySessions } from '../mpc/relaySessions.ts';
+import { issuePermit, type PermitKey } from '../permits/issuer.ts';
+import { type WithdrawalService } from './service.ts';
+
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
+
+export class SignRelay {
+  private readonly wallets: WalletRepo;
+
+  constructor(
+    private readonly ctx: CoordinatorContext,
+    private readonly sessions: RelaySessions,
+    private readonly withdrawals: WithdrawalService,
+    private readonly permitKey: () => PermitKey,
+    private readonly onSigned: (withdrawalId: string) => void,
+  ) {
+    this.wallets = new WalletRepo(ctx.db);
+  }
+
+  private backToApproved(withdrawalId: string, reason: string): void {
+    const c = this.ctx;
+    const moved = c.db.transaction(() => {
+      if (!this.withdrawals.repo.transition(withdrawalId, ['signing'], 'approved', c.now())) return false;
+      c.audit.append('coordinator', 'withdrawal.signing_aborted', withdrawalId, { reason });
+      return true;
+    })();
+    if (moved) this.withdrawals.notifyChanged(this.withdrawals.repo.require(withdrawalId));
+  }
+
+  async start(
+    socket: WebSocket,
+    user: AuthenticatedUser,
+    msg: Extract<MpcMessage, { type: 'sign_start' }>,
+  ): Promise<object> {
+    const c = this.ctx;
+    const w = this.withdrawals.repo.require(msg.withdrawalId);
+    const wallet = this.wallets.require(w.walletId);
+    if (wallet.signerUserId !== user.id)
+      throw new ApiError('FORBIDDEN', "this wallet's key share belongs to another user");
+    if (w.state !== 'approved') throw new ApiError('INVALID_STATE', `this withdrawal is ${w.state.replace('_', ' ')}`);
+    const tx = this.withdrawals.preparedTx(w);
+    const permit = c.db
+      .transaction(() => {
+        if (!this.withdrawals.repo.transition(w.id, ['approved'], 'signing', c.now(), {}, w.version))
+          throw new ApiError('INVALID_STATE', 'the withdrawal changed or is being signed');
+        const p = issuePermit(
+          c.db,
+          this.permitKey(),
+          { withdrawalId: w.id, keysetId: wallet.keysetId, digest: w.txDigest! },
+          c.now(),
+          c.config.permitTtlMs,
+        );
+        c.audit.append(user.username, 'withdrawal.signing_started', w.id, { permitId: p.permitId, nonce: w.nonce });
+        return p;
+      })
+      .immediate();
+    this.withdrawals.notifyChanged({ ...w, state: 'signing' });
+    let signerSessionId: string;
+    let sign2: Uint8Array;
+    try {
+      const res = await c.signer.startSigning({
+        keysetId: wallet.keysetId,
+        permit,
+        unsignedTx: Buffer.from(signingPayload(tx)),
+        envelope: utf8(msg.envelope),
+      });
+      [signerSessionId, sign2] = [res.sessionId, res.envelope];
+    } catch (e) {
+      this.backToApproved(w.id, e instanceof Error ? ((e as { code?: string }).code ?? e.name) : 'ERROR');
+      throw e;
+    }
+    const s = this.sessions.open({
+      kind: 'sign',
+      socket,
+      userId: user.id,
+      username: user.username,
+      subject: w.id,
+      signerSessionId,
+      onAbort: (reason) => this.backToApproved(w.id, reason),
+    });
+    return { type: 'sign_round', sessionId: s.id, envelope: text(sign2) };
+  }
+
+  async round(
+    socket: WebSocket,
+    user: AuthenticatedUser,
+    msg: Extract<MpcMessage, { type: 'sign_round' }>,
+  ): Promise<object> {
+    const c = this.ctx;
+    const s = this.sessions.get(msg.sessionId);
+    if (!s || s.kind !== 'sign' || s.socket !== socket || s.userId !== user.id)
+      throw new ApiError('NOT_FOUND', 'no such signing session on this connection');
+    if (s.busy) throw new ApiError('INVALID_STATE', 'the previous message of this session is still being handled');
+    s.busy = true;
+    try {
+      if (s.rounds === 0) {
+        const sign4 = await c.signer.signingRound(s.signerSessionId, utf8(msg.envelope));
+        s.rounds++;
+        this.sessions.arm(s);
+        return { type: 'sign_round', sessionId: s.id, envelope: text(sign4) };
+      }
+      const res = await c.signer.finalizeSigning(s.signerSessionId, utf8(msg.envelope));
+      const w = this.withdrawals.repo.require(s.subject);
+      const wallet = this.wallets.require(w.walletId);
+      const tx = this.withdrawals.preparedTx(w);
+      const sig = { r: big(res.signature!.r), s: big(res.signature!.s), recid: res.signature!.recoveryId as 0 | 1 };
+      // The signature must be for this digest and this wallet's key before anything is stored.
+      if (!signatureMatches(sig, w.txDigest!, Point.fromBytes(wallet.publicKey!)))
+        throw new ApiError('SIGNER_REFUSED', 'the signature does not verify for this wallet');
+      const raw = serializeSigned(tx, sig.r, sig.s, sig.recid);
+      const stored = c.db
+        .transaction(() => {
+          if (
+            !this.withdrawals.repo.transition(w.id, ['signing'], 'signed', c.now(), {
+              raw_signed: raw,
+              tx_hash: txHashOf(raw),
+            })
+          )
+            return false;
+          c.audit.append('coordinator', 'withdrawal.signed', w.id, { txHash: txHashOf(raw) });
+          return true;
+        })
+        .immediate();
+      this.sessions.finish(s.id);
+      if (!stored) throw new ApiError('INVALID_STATE', 'the withdrawal left the signing state');
+      this.withdrawals.notifyChanged(this.withdrawals.repo.require(w.id));
+      this.onSigned(w.id);
+      return {
+        type: 'sign_complete',
+        sessionId: s.id,
+        withdrawalId: w.id,
+        envelope: text(res.envelope),
+        txHash: txHashOf(raw),
+      };
+    } catch (e) {
+      this.sessions.abort(s.id, e instanceof Error ? ((e as { code?: string }).code ?? e.name) : 'ERROR');
+      throw e;
+    } finally {
+      s.busy = false;
+    }
+  }
+}
