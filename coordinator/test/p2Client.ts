@@ -18,15 +18,19 @@ export type Frame = Record<string, unknown> & { type: string };
 
 export class MpcSocket {
   readonly events: Frame[] = [];
-  private readonly waiting = new Map<string, (f: Frame) => void>();
+  private readonly waiting = new Map<string, { ok: (f: Frame) => void; fail: (e: Error) => void }>();
   private seq = 0;
 
   private constructor(readonly ws: WebSocket) {
+    ws.on('close', (code) => {
+      for (const w of this.waiting.values()) w.fail(new Error(`socket closed (${code}) before the reply`));
+      this.waiting.clear();
+    });
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString()) as Frame;
       const id = typeof f['id'] === 'string' ? f['id'] : undefined;
       if (id && this.waiting.has(id)) {
-        this.waiting.get(id)!(f);
+        this.waiting.get(id)!.ok(f);
         this.waiting.delete(id);
       } else this.events.push(f);
     });
@@ -55,8 +59,7 @@ export class MpcSocket {
   request(msg: Record<string, unknown>): Promise<Frame> {
     const id = `m${++this.seq}`;
     return new Promise((ok, fail) => {
-      this.waiting.set(id, ok);
-      this.ws.once('close', (code) => fail(new Error(`socket closed (${code}) before the reply`)));
+      this.waiting.set(id, { ok, fail });
       this.ws.send(JSON.stringify({ ...msg, id }));
     });
   }
@@ -129,6 +132,7 @@ export async function signOverWss(
   share: P2Share,
   withdrawalId: string,
   m32: Uint8Array,
+  encryptionMask?: bigint,
 ): Promise<{ signature: Signature; complete: Frame }> {
   const p2 = new P2Signer({
     identity: device,
@@ -140,6 +144,7 @@ export async function signOverWss(
     profile: FULL,
     m32,
     share,
+    encryptionMask,
   });
   const s2 = expect(
     await socket.request({ type: 'sign_start', withdrawalId, envelope: envelopeToJson(p2.start().send!) }),

@@ -26,6 +26,8 @@ export interface AnvilOptions {
   chainId?: number;
   /** Interval mining; omitted: anvil mines one block per transaction (automine). */
   blockTimeSec?: number;
+  /** Keep the chain across restarts: anvil loads this file at start and writes it at exit. */
+  stateFile?: string;
   /** How long to wait for eth_chainId to answer. */
   startTimeoutMs?: number;
 }
@@ -131,6 +133,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<RunningAnvil>
   else if ((await probePort(port)) === undefined) throw new AnvilError(`anvil: port ${port} on 127.0.0.1 is in use`);
   const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(opts.chainId ?? 31337), '--silent'];
   if (opts.blockTimeSec !== undefined) args.push('--block-time', String(opts.blockTimeSec));
+  if (opts.stateFile !== undefined) args.push('--state', opts.stateFile);
   const rpcUrl = `http://127.0.0.1:${port}`;
 
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });

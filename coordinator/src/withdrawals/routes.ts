@@ -41,6 +41,7 @@ export function registerWithdrawalRoutes(
     approvals: service.repo.approvals(w.id, w.version),
     nonce: w.nonce,
     txHash: w.txHash,
+    rawTransaction: w.rawSigned,
     blockNumber: w.blockNumber,
     failure: w.failure,
     createdAt: new Date(w.createdAtMs).toISOString(),

@@ -1,0 +1,159 @@
+// `npm run -s bench -w coordinator [-- --json] [--sequential N] [--concurrent N] [--wallets K]`
+//
+// Signing sessions end to end through the real coordinator (HTTPS + WSS) and the real signer
+// (gRPC over mutual TLS) on loopback, with the desktop's P2 in this process. Measures the
+// signing itself (sign_start → sign_complete, P2's precomputed encryption mask allowed, as in
+// tecdsa's online figure), sequentially and with N sessions at once over K wallets; every
+// signature is verified by P2 and by the coordinator, and each stored transaction is checked to
+// be its own withdrawal's (no cross-talk). Also measures tecdsa in-process for the comparison.
+
+import { randomBytes } from 'node:crypto';
+import { getAddress, parseEther, parseTransaction, type Hex } from 'viem';
+import { ethereumAddress } from '@tandem/tecdsa/address';
+import { txDigest, txFromJson } from '@tandem/tecdsa/txDigest';
+import { generateRingPedersen } from '@tandem/tecdsa/ringPedersen';
+import { nativeModPow } from '@tandem/tecdsa/modpowNative';
+import { systemRng } from '@tandem/tecdsa/rng';
+import { FULL } from '@tandem/tecdsa/params';
+import { precomputeEncryptionMask } from '@tandem/tecdsa/sign';
+import { runDkg, runSign } from '@tandem/tecdsa/runLocal';
+import { identityFromSeed } from '@tandem/tecdsa/envelope';
+import { type P2Share } from '@tandem/tecdsa/shares';
+import { startStack } from '../test/stack.ts';
+import { MpcSocket, dkgOverWss, signOverWss } from '../test/p2Client.ts';
+
+const args = process.argv.slice(2);
+const num = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
+const json = args.includes('--json');
+const SEQ = num('--sequential', 20);
+const CONC = num('--concurrent', 100);
+const WALLETS = num('--wallets', 4);
+const log = (s: string) => process.stderr.write(s + '\n');
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const mp = nativeModPow()!;
+
+const s = await startStack((c) => {
+  c.permitTtlMs = 120_000;
+});
+try {
+  log(`stack up; ring-Pedersen setup and ${WALLETS} wallets (DKG over WSS)…`);
+  const rp = generateRingPedersen(mp, systemRng, FULL.nHatBits);
+  const alice = await s.signerUser('alice');
+  const ivan = await s.user('ivan', ['initiator']);
+  const paula = await s.user('paula', ['approver']);
+  const socket = await MpcSocket.open(s.wssUrl, alice.token, s.caCert);
+  const wallets: { id: string; share: P2Share }[] = [];
+  for (let k = 0; k < WALLETS; k++) {
+    const w = (await s.api('POST', '/api/v1/wallets', s.admin.token, { name: `bench-${k}`, signerUserId: alice.id }))
+      .json as {
+      id: string;
+      dkgWalletId: string;
+    };
+    const { share } = await dkgOverWss(socket, alice.device, s.signerIdentity, rp, w);
+    await s.api('POST', `/api/v1/wallets/${w.id}/share-stored`, alice.token, { address: ethereumAddress(share.Q) });
+    await s.api('PUT', `/api/v1/wallets/${w.id}/policy`, s.admin.token, {
+      perWithdrawalLimitWei: parseEther('1').toString(),
+      dailyLimitWei: parseEther('100').toString(),
+      whitelistOnly: false,
+      quorum: 1,
+    });
+    wallets.push({ id: w.id, share });
+  }
+
+  /** An approved, prepared withdrawal with its digest and P2's precomputed mask. */
+  const ready = async (i: number) => {
+    const w = wallets[i % wallets.length]!;
+    const to = getAddress('0x' + randomBytes(20).toString('hex'));
+    const r = await s.api('POST', '/api/v1/withdrawals', ivan.token, {
+      walletId: w.id,
+      to,
+      amountWei: String(1000 + i),
+    });
+    const id = r.json['id'] as string;
+    await s.api('POST', `/api/v1/withdrawals/${id}/approve`, paula.token);
+    const prep = await s.api('POST', `/api/v1/withdrawals/${id}/prepare-signing`, alice.token);
+    const m32 = txDigest(txFromJson(prep.json['tx']));
+    return { id, to, w, m32, mask: precomputeEncryptionMask({ modPow: mp, rng: systemRng }, w.share.N) };
+  };
+  const sign = async (r: Awaited<ReturnType<typeof ready>>, sock = socket) => {
+    const t0 = performance.now();
+    await signOverWss(sock, alice.device, s.signerIdentity, r.w.share, r.id, r.m32, r.mask);
+    return performance.now() - t0;
+  };
+
+  for (let i = 0; i < 3; i++) await sign(await ready(i)); // warm-up
+  const seq: number[] = [];
+  for (let i = 0; i < SEQ; i++) seq.push(await sign(await ready(i)));
+
+  log(`preparing ${CONC} withdrawals for the concurrent run…`);
+  const batch = [];
+  for (let i = 0; i < CONC; i++) batch.push(await ready(1000 + i));
+  const sockets = await Promise.all(Array.from({ length: 4 }, () => MpcSocket.open(s.wssUrl, alice.token, s.caCert)));
+  const t0 = performance.now();
+  const results = await Promise.allSettled(batch.map((r, i) => sign(r, sockets[i % sockets.length])));
+  const wall = performance.now() - t0;
+  const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failures = results.filter((r) => r.status === 'rejected');
+  // Cross-talk: each stored signed transaction pays its own withdrawal's recipient and amount.
+  let crossed = 0;
+  for (const r of batch) {
+    const w = (await s.api('GET', `/api/v1/withdrawals/${r.id}`, alice.token)).json;
+    if (!w['rawTransaction']) continue;
+    const tx = parseTransaction(w['rawTransaction'] as Hex);
+    if (tx.to?.toLowerCase() !== r.to.toLowerCase()) crossed++;
+  }
+  for (const so of sockets) so.close();
+  socket.close();
+
+  log('in-process reference (tecdsa, same profile, precomputed mask)…');
+  const parties = {
+    p1: identityFromSeed(randomBytes(32)),
+    p2: identityFromSeed(randomBytes(32)),
+    rng: systemRng,
+    modPow: mp,
+    profile: FULL,
+  };
+  const dkg = await runDkg(parties, rp, { requestId: randomBytes(32), walletId: randomBytes(32) });
+  const inproc: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const encryptionMask = precomputeEncryptionMask(parties, dkg.share2.N);
+    const t = performance.now();
+    await runSign(parties, dkg, randomBytes(32), randomBytes(32), { encryptionMask });
+    if (i >= 2) inproc.push(performance.now() - t);
+  }
+
+  const p50 = pct(seq, 50);
+  const ref = pct(inproc, 50);
+  const rows: [string, string][] = [
+    ['end-to-end signing, sequential p50 / p99', `${p50.toFixed(1)} / ${pct(seq, 99).toFixed(1)} ms`],
+    ['in-process signing p50 (tecdsa)', `${ref.toFixed(1)} ms`],
+    ['overhead of coordinator + signer + network', `${(p50 - ref).toFixed(1)} ms (target ≤ 30)`],
+    [`${CONC} concurrent: wall`, `${wall.toFixed(0)} ms`],
+    [`${CONC} concurrent: sessions/s`, (ok.length / (wall / 1000)).toFixed(1)],
+    [`${CONC} concurrent: p50 / p99 latency`, `${pct(ok, 50).toFixed(0)} / ${pct(ok, 99).toFixed(0)} ms`],
+    [`${CONC} concurrent: failures / cross-talk`, `${failures.length} / ${crossed}`],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  log(`\ncoordinator benchmark (|N| = ${FULL.nBits}, m = ${FULL.m}, ${WALLETS} wallets, Node ${process.version})`);
+  for (const [k, v] of rows) log(`  ${k.padEnd(width)}  ${v}`);
+  for (const f of failures.slice(0, 3)) log(`  failure: ${String((f as PromiseRejectedResult).reason)}`);
+  if (json)
+    process.stdout.write(
+      JSON.stringify({
+        e2e_sign_ms_p50: +p50.toFixed(1),
+        e2e_sign_ms_p99: +pct(seq, 99).toFixed(1),
+        inprocess_sign_ms_p50: +ref.toFixed(1),
+        overhead_ms: +(p50 - ref).toFixed(1),
+        concurrent: CONC,
+        sessions_per_s: +(ok.length / (wall / 1000)).toFixed(1),
+        concurrent_ms_p50: +pct(ok, 50).toFixed(1),
+        concurrent_ms_p99: +pct(ok, 99).toFixed(1),
+        failures: failures.length,
+        crossed,
+      }) + '\n',
+    );
+  if (failures.length || crossed) process.exitCode = 1;
+} finally {
+  await s.close();
+}

@@ -1,0 +1,68 @@
+// `npm start`: the whole local stack with embedded defaults, under .tandem/ where npm was run:
+// a local Ethereum node (anvil, state kept in .tandem/anvil-state.json), the bank signer
+// (gRPC over mutual TLS on 127.0.0.1:7443) and the coordinator (HTTPS + WSS on
+// https://localhost:8443), with a development CA, a generated KEK and a seeded admin whose
+// password is printed once and kept in .tandem/admin-password.txt (mode 600). Ctrl-C stops all.
+
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { loadConfig as signerConfig } from '@tandem/signer-daemon/src/config.ts';
+import { startSigner } from '@tandem/signer-daemon/src/daemon.ts';
+import { loadConfig as coordinatorConfig } from '@tandem/coordinator/src/config.ts';
+import { startCoordinator } from '@tandem/coordinator/src/server.ts';
+import { startAnvil } from '@tandem/coordinator/src/chain/anvil.ts';
+import { createAccount } from '@tandem/coordinator/src/auth/accounts.ts';
+import { UserRepo } from '@tandem/coordinator/src/auth/users.ts';
+
+const root = resolve(process.env.TANDEM_DATA_ROOT ?? join(process.env.INIT_CWD ?? process.cwd(), '.tandem'));
+mkdirSync(join(root, 'logs'), { recursive: true, mode: 0o700 });
+const env = { ...process.env, TANDEM_DATA_ROOT: root, TANDEM_SIGNER_DATA_DIR: join(root, 'signer') };
+const fileLog = (name: string) =>
+  pino(
+    { level: 'info', base: { service: name } },
+    pino.destination({ dest: join(root, 'logs', `${name}.log`), mkdir: true }),
+  );
+
+const say = (s: string) => process.stdout.write(s + '\n');
+
+const anvil = await startAnvil({ port: 8545, stateFile: join(root, 'anvil-state.json') });
+const signer = await startSigner(signerConfig(env), { log: fileLog('signer') });
+const cconf = coordinatorConfig(env);
+cconf.chain.rpcUrl = anvil.rpcUrl;
+const coordinator = await startCoordinator(cconf, { log: fileLog('coordinator') });
+
+// A first admin, once: the password is random, shown here and kept in a private file.
+const pwFile = join(root, 'admin-password.txt');
+const users = new UserRepo(coordinator.ctx.db);
+if (users.list().length === 0) {
+  const password = `Tandem-${randomBytes(12).toString('base64url')}`;
+  await createAccount(coordinator.ctx, 'cli:local-stack', { username: 'admin', password, roles: ['admin'] });
+  writeFileSync(pwFile, password + '\n', { mode: 0o600 });
+}
+const password = existsSync(pwFile) ? readFileSync(pwFile, 'utf8').trim() : '(see your records)';
+
+say(`
+Tandem local stack is running (data in ${root}, logs in ${join(root, 'logs')}):
+  coordinator  ${coordinator.url}   (REST + WSS at /api/v1/mpc; trust ${coordinator.devCaCert})
+  signer       127.0.0.1:${signer.port} (gRPC, mutual TLS; health http://127.0.0.1:${signer.opsPort}/healthz)
+  chain        ${anvil.rpcUrl} (anvil, chain id 31337)
+Sign in as admin / ${password}
+  e.g. curl --cacert ${coordinator.devCaCert} -H 'content-type: application/json' \\
+         -d '{"username":"admin","password":"${password}"}' ${coordinator.url}/api/v1/auth/login
+Ctrl-C stops everything.`);
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      await coordinator.close();
+      await signer.close();
+      await anvil.stop();
+      say('stopped');
+      process.exit(0);
+    })();
+  });
