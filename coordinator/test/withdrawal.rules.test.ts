@@ -17,6 +17,7 @@ import { FULL } from '@tandem/tecdsa/params';
 import { type P2Share } from '@tandem/tecdsa/shares';
 import { type Identity } from '@tandem/tecdsa/envelope';
 import { ANVIL_FUNDER } from '../src/chain/anvil.ts';
+import { runAdmin } from '../src/cli/admin.ts';
 import { startStack, type Stack } from './stack.ts';
 import { MpcSocket, dkgOverWss, signOverWss, FrameError } from './p2Client.ts';
 
@@ -265,8 +266,13 @@ test('a coordinator restart mid-session: back to approved, signed once; after si
   socket = await MpcSocket.open(s.wssUrl, alice.token, s.caCert);
 });
 
-test('the audit log verifies, and altering one row makes verify fail', () => {
+test('the audit log verifies, and altering one row makes verify fail (also through the admin CLI)', async () => {
   const ctx = s.coordinator.ctx;
+  const env = { ...process.env, TANDEM_COORDINATOR_DATA_DIR: ctx.config.dataDir };
+  const lines: string[] = [];
+  assert.equal(await runAdmin(['verify-audit'], env, (l) => void lines.push(l)), 0);
+  assert.equal(await runAdmin(['export-audit'], env, (l) => void lines.push(l)), 0);
+  assert.ok(lines.some((l) => l.includes('"withdrawal.confirmed"')));
   assert.equal(ctx.audit.verify().ok, true);
   ctx.db
     .prepare(
@@ -274,4 +280,5 @@ test('the audit log verifies, and altering one row makes verify fail', () => {
     )
     .run();
   assert.equal(ctx.audit.verify().ok, false);
+  assert.equal(await runAdmin(['verify-audit'], env, () => {}), 1);
 });

@@ -22,7 +22,9 @@ import { isValidUsername } from '../auth/schemas.ts';
 
 const USAGE = `usage: admin <command>
   create-admin --username NAME     create a user with the admin role; the password comes from
-                                   TANDEM_ADMIN_PASSWORD, a prompt (terminal) or stdin's first line`;
+                                   TANDEM_ADMIN_PASSWORD, a prompt (terminal) or stdin's first line
+  verify-audit                     check the audit log's hash chain (exit 1 if broken)
+  export-audit                     print the audit log as JSON lines`;
 
 export interface AdminIo {
   stdin?: Readable;
@@ -44,6 +46,16 @@ export async function runAdmin(
       out(USAGE);
       return 0;
     }
+    if (cmd === 'verify-audit' || cmd === 'export-audit')
+      return withAudit(env, (audit) => {
+        if (cmd === 'export-audit') {
+          for (const e of audit.entries()) out(JSON.stringify(e));
+          return 0;
+        }
+        const v = audit.verify();
+        out(JSON.stringify(v));
+        return v.ok ? 0 : 1;
+      });
     if (cmd !== 'create-admin') throw new UsageError(cmd ? `unknown command ${cmd}\n${USAGE}` : USAGE);
     const username = option(args, '--username');
     if (!username) throw new UsageError('create-admin --username NAME');
@@ -61,6 +73,16 @@ export async function runAdmin(
       return 1;
     }
     throw e;
+  }
+}
+
+function withAudit(env: Record<string, string | undefined>, fn: (audit: AuditLog) => number): number {
+  const config = loadConfig(env);
+  const db = openDb(join(config.dataDir, 'coordinator.db'));
+  try {
+    return fn(new AuditLog(db, () => Date.now()));
+  } finally {
+    db.close();
   }
 }
 
