@@ -34,7 +34,9 @@ const code = (r: { json: Record<string, unknown> }) => (r.json['error'] as { cod
 const to = () => ('0x' + randomBytes(20).toString('hex')) as Hex;
 
 before(async () => {
-  s = await startStack();
+  s = await startStack((c) => {
+    c.mpcRoundTimeoutMs = 6_000; // short, for the round-timeout test; longer than any honest DKG or signing round here
+  });
   alice = await s.signerUser('alice');
   ivan = await s.user('ivan', ['initiator']);
   paula = await s.user('paula', ['approver']);
@@ -264,6 +266,35 @@ test('a coordinator restart mid-session: back to approved, signed once; after si
   assert.equal(actions.filter((a) => a === 'withdrawal.signed').length, 1);
   assert.equal(actions.filter((a) => a === 'withdrawal.broadcast').length, 1);
   socket = await MpcSocket.open(s.wssUrl, alice.token, s.caCert);
+});
+
+test('a session with no next message in time is ended: the desktop is told, the withdrawal is signable again', async () => {
+  const id = await approved();
+  const m32 = await prepared(id);
+  const { P2Signer } = await import('@tandem/tecdsa/sign');
+  const { envelopeToJson } = await import('@tandem/tecdsa/envelope');
+  const p2 = new P2Signer({
+    identity: alice.device,
+    peerPublicKey: s.signerIdentity,
+    requestId: randomBytes(32),
+    rng: systemRng,
+    modPow: nativeModPow()!,
+    now: Date.now,
+    profile: FULL,
+    m32,
+    share,
+  });
+  const s2 = await socket.request({ type: 'sign_start', withdrawalId: id, envelope: envelopeToJson(p2.start().send!) });
+  assert.equal(s2.type, 'sign_round');
+  const end = Date.now() + 10_000;
+  while (
+    !socket.events.some((e) => e['code'] === 'SESSION_TIMEOUT' && e['sessionId'] === s2['sessionId']) &&
+    Date.now() < end
+  )
+    await new Promise((r) => setTimeout(r, 50));
+  assert.ok(socket.events.some((e) => e['code'] === 'SESSION_TIMEOUT'));
+  assert.equal(await state(id), 'approved');
+  await signOverWss(socket, alice.device, s.signerIdentity, share, id, await prepared(id));
 });
 
 test('the audit log verifies, and altering one row makes verify fail (also through the admin CLI)', async () => {

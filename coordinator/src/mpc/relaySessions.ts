@@ -60,12 +60,21 @@ export class RelaySessions {
     this.live.delete(id);
   }
 
-  /** Ends a session that did not complete, telling its owner why. */
+  /** Ends a session that did not complete, telling its owner (and its socket, if still open) why. */
   abort(id: string, reason: string): void {
     const s = this.live.get(id);
     if (!s) return;
     this.finish(id);
     s.onAbort(reason);
+    if (reason === 'ROUND_TIMEOUT' && s.socket.readyState === s.socket.OPEN)
+      s.socket.send(
+        JSON.stringify({
+          type: 'error',
+          sessionId: s.id,
+          code: 'SESSION_TIMEOUT',
+          message: 'no message for this session arrived in time; start again',
+        }),
+      );
   }
 
   /** Shutdown: every session ends now, while the database is still open. */
