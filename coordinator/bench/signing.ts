@@ -35,6 +35,7 @@ const mp = nativeModPow()!;
 
 const s = await startStack((c) => {
   c.permitTtlMs = 120_000;
+  c.chain.pollMs = 1_000; // the default follower cadence (tests use 100 ms), so it does not crowd the measurement
 });
 try {
   log(`stack up; ring-Pedersen setup and ${WALLETS} wallets (DKG over WSS)…`);
