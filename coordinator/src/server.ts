@@ -31,7 +31,7 @@ import { WithdrawalService } from './withdrawals/service.ts';
 import { registerWithdrawalRoutes } from './withdrawals/routes.ts';
 import { SignRelay } from './withdrawals/signRelay.ts';
 import { Broadcaster } from './withdrawals/broadcaster.ts';
-import { recoverWithdrawals } from './withdrawals/recovery.ts';
+import { reconcileSigning } from './withdrawals/recovery.ts';
 
 export interface RunningCoordinator {
   ctx: CoordinatorContext;
@@ -92,9 +92,15 @@ export async function startCoordinator(
   const hub = new EventHub();
   const withdrawals = new WithdrawalService(ctx, hub);
   registerRoutes(app, ctx, hub, withdrawals);
-  recoverWithdrawals(ctx);
-  const broadcaster = new Broadcaster(ctx, withdrawals);
   const relays = new RelaySessions(config.mpcRoundTimeoutMs);
+  const broadcaster = new Broadcaster(ctx, withdrawals, () =>
+    reconcileSigning(
+      ctx,
+      withdrawals,
+      (id) => relays.forSubject(id) !== undefined,
+      () => {},
+    ),
+  );
   const mpc = attachMpcEndpoint(ctx, app.server as unknown as Server, hub, {
     dkg: new DkgRelay(ctx, relays),
     sign: new SignRelay(
@@ -112,7 +118,7 @@ export async function startCoordinator(
   const expiry = setInterval(() => withdrawals.expire(), 60_000);
   expiry.unref();
   await app.listen({ host: config.host, port: config.port });
-  void broadcaster.tick(); // anything signed before a restart goes out now
+  void broadcaster.tick(); // settle what a restart interrupted, and send anything signed before it
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   log.info({ port, dataDir: config.dataDir, devTls: !config.tls, auditHead: audit.head() }, 'coordinator listening');

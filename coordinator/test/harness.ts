@@ -62,6 +62,7 @@ export function disconnectedSigner(): SignerCalls {
     startSigning: fail,
     signingRound: fail,
     finalizeSigning: fail,
+    getSigningResult: fail,
     getKeyset: fail,
     getSignerInfo: fail,
     close: () => {},

@@ -35,6 +35,19 @@ export enum KeysetStatus {
   UNRECOGNIZED = -1,
 }
 
+export enum SigningState {
+  SIGNING_STATE_UNSPECIFIED = 0,
+  /** SIGNING_STATE_RUNNING - The session is still open at the signer. */
+  SIGNING_STATE_RUNNING = 1,
+  /** SIGNING_STATE_DECRYPT_PENDING - Decryption is under way or its outcome is unknown (the keyset is frozen if it stays so). */
+  SIGNING_STATE_DECRYPT_PENDING = 2,
+  /** SIGNING_STATE_SIGNED - The signature exists: it is in `signature`. */
+  SIGNING_STATE_SIGNED = 3,
+  /** SIGNING_STATE_ENDED - The session ended without a signature (failed, abandoned, or froze the keyset). */
+  SIGNING_STATE_ENDED = 4,
+  UNRECOGNIZED = -1,
+}
+
 export interface Keyset {
   keysetId: string;
   /** 32 bytes, the wallet the coordinator created this keyset for. */
@@ -165,6 +178,19 @@ export interface FinalizeSigningResponse {
   /** SIGN-6. */
   envelope: Buffer;
   signature: Signature | undefined;
+}
+
+export interface GetSigningResultRequest {
+  permitId: string;
+}
+
+export interface GetSigningResultResponse {
+  state: SigningState;
+  /** Set only when state is SIGNED. */
+  signature: Signature | undefined;
+  keysetId: string;
+  /** 32 bytes: the digest the session signed. */
+  txHash: Buffer;
 }
 
 export interface GetKeysetRequest {
@@ -1237,6 +1263,131 @@ export const FinalizeSigningResponse: MessageFns<FinalizeSigningResponse> = {
   },
 };
 
+function createBaseGetSigningResultRequest(): GetSigningResultRequest {
+  return { permitId: "" };
+}
+
+export const GetSigningResultRequest: MessageFns<GetSigningResultRequest> = {
+  encode(message: GetSigningResultRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.permitId !== "") {
+      writer.uint32(10).string(message.permitId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSigningResultRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSigningResultRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.permitId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetSigningResultResponse(): GetSigningResultResponse {
+  return { state: 0, signature: undefined, keysetId: "", txHash: Buffer.alloc(0) };
+}
+
+export const GetSigningResultResponse: MessageFns<GetSigningResultResponse> = {
+  encode(message: GetSigningResultResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.signature !== undefined) {
+      Signature.encode(message.signature, writer.uint32(18).fork()).join();
+    }
+    if (message.keysetId !== "") {
+      writer.uint32(26).string(message.keysetId);
+    }
+    if (message.txHash.length !== 0) {
+      writer.uint32(34).bytes(message.txHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSigningResultResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSigningResultResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signature = Signature.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keysetId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.txHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseGetKeysetRequest(): GetKeysetRequest {
   return { keysetId: "" };
 }
@@ -1493,6 +1644,22 @@ export const MPCSignerService = {
       Buffer.from(FinalizeSigningResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FinalizeSigningResponse => FinalizeSigningResponse.decode(value),
   },
+  /**
+   * What became of the signing session a permit opened: the coordinator asks after it lost the
+   * session (a crash, a timeout on FinalizeSigning), so a signature the signer already produced is
+   * recovered instead of the withdrawal being signed a second time. Read-only.
+   */
+  getSigningResult: {
+    path: "/tandem.mpc.v1.MPCSigner/GetSigningResult" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSigningResultRequest): Buffer =>
+      Buffer.from(GetSigningResultRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSigningResultRequest => GetSigningResultRequest.decode(value),
+    responseSerialize: (value: GetSigningResultResponse): Buffer =>
+      Buffer.from(GetSigningResultResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetSigningResultResponse => GetSigningResultResponse.decode(value),
+  },
   /** Public data of one keyset. */
   getKeyset: {
     path: "/tandem.mpc.v1.MPCSigner/GetKeyset" as const,
@@ -1538,6 +1705,12 @@ export interface MPCSignerServer extends UntypedServiceImplementation {
   signingRound: handleUnaryCall<SigningRoundRequest, SigningRoundResponse>;
   /** SIGN-5 in, SIGN-6 and the signature out. A failure here after decryption freezes the keyset. */
   finalizeSigning: handleUnaryCall<FinalizeSigningRequest, FinalizeSigningResponse>;
+  /**
+   * What became of the signing session a permit opened: the coordinator asks after it lost the
+   * session (a crash, a timeout on FinalizeSigning), so a signature the signer already produced is
+   * recovered instead of the withdrawal being signed a second time. Read-only.
+   */
+  getSigningResult: handleUnaryCall<GetSigningResultRequest, GetSigningResultResponse>;
   /** Public data of one keyset. */
   getKeyset: handleUnaryCall<GetKeysetRequest, GetKeysetResponse>;
   /**
@@ -1649,6 +1822,26 @@ export interface MPCSignerClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FinalizeSigningResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What became of the signing session a permit opened: the coordinator asks after it lost the
+   * session (a crash, a timeout on FinalizeSigning), so a signature the signer already produced is
+   * recovered instead of the withdrawal being signed a second time. Read-only.
+   */
+  getSigningResult(
+    request: GetSigningResultRequest,
+    callback: (error: ServiceError | null, response: GetSigningResultResponse) => void,
+  ): ClientUnaryCall;
+  getSigningResult(
+    request: GetSigningResultRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetSigningResultResponse) => void,
+  ): ClientUnaryCall;
+  getSigningResult(
+    request: GetSigningResultRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetSigningResultResponse) => void,
   ): ClientUnaryCall;
   /** Public data of one keyset. */
   getKeyset(

@@ -5,8 +5,18 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { recoverAddress, serializeTransaction, keccak256, type Hex } from 'viem';
 import { parseSigningPayload, txDigest, serializeSigned } from '@tandem/tecdsa/txDigest';
-import { KeysetStatus } from '@tandem/proto/mpc';
-import { Device, call, devPermitKey, issuePermit, signThrough, startTestSigner, type TestSigner } from './harness.ts';
+import { KeysetStatus, SigningState } from '@tandem/proto/mpc';
+import {
+  Device,
+  call,
+  devPermitKey,
+  issuePermit,
+  refused,
+  signThrough,
+  signUpToSign5,
+  startTestSigner,
+  type TestSigner,
+} from './harness.ts';
 
 let t: TestSigner;
 let device: Device;
@@ -73,4 +83,28 @@ test('a personal message signs too; the digest is the EIP-191 one', async () => 
   const permit = issuePermit(devPermitKey(t.dataDir), { keysetId: 'wallet-e2e', txHash: m32 });
   const { signature } = await signThrough(t.client, device, 'wallet-e2e', m32, { personalMessage: message }, permit);
   assert.ok(signature.r > 0n);
+});
+
+test('GetSigningResult: a lost answer is recoverable — SIGNED with the same signature; RUNNING while open; unknown permit', async () => {
+  const message = Buffer.from('recover me');
+  const m32 = txDigest({ type: 'personal', message });
+  const permit = issuePermit(devPermitKey(t.dataDir), { keysetId: 'wallet-e2e', txHash: m32 });
+  const { fromSigner } = await signThrough(t.client, device, 'wallet-e2e', m32, { personalMessage: message }, permit);
+  const got = await call<{ state: number; signature: { r: Buffer; s: Buffer; recoveryId: number }; txHash: Buffer }>(
+    t.client,
+    'getSigningResult',
+    { permitId: permit.permitId },
+  );
+  assert.equal(got.state, SigningState.SIGNING_STATE_SIGNED);
+  assert.deepEqual(
+    [got.signature.r, got.signature.s, got.signature.recoveryId],
+    [fromSigner.r, fromSigner.s, fromSigner.recoveryId],
+  );
+  assert.deepEqual(got.txHash, Buffer.from(m32));
+
+  const open = issuePermit(devPermitKey(t.dataDir), { keysetId: 'wallet-e2e', txHash: m32 });
+  await signUpToSign5(t.client, device, 'wallet-e2e', m32, { personalMessage: message }, open);
+  const running = await call<{ state: number }>(t.client, 'getSigningResult', { permitId: open.permitId });
+  assert.equal(running.state, SigningState.SIGNING_STATE_RUNNING);
+  await refused(call(t.client, 'getSigningResult', { permitId: 'never-issued' }), 'SESSION_NOT_FOUND');
 });

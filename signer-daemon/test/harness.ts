@@ -81,6 +81,7 @@ type Method = keyof MPCSignerClient &
     | 'signingRound'
     | 'finalizeSigning'
     | 'getKeyset'
+    | 'getSigningResult'
     | 'getSignerInfo'
   );
 

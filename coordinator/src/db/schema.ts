@@ -149,4 +149,8 @@ export const MIGRATIONS: readonly string[] = [
     block_number INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: when SIGN-5 of a permit's session was handed to the signer. Before that no signature can
+  // exist, so a lost session returns its withdrawal to approved at once; after it, the
+  // reconciler asks the signer (GetSigningResult) rather than letting it be signed twice.
+  `ALTER TABLE permits ADD COLUMN finalize_sent_at_ms INTEGER;`,
 ];

@@ -18,9 +18,11 @@ export interface RelaySession {
   rounds: number;
   /** A round is being relayed right now: a second message for the session must wait its turn. */
   busy: boolean;
+  /** The final message (SIGN-5 / KG-5) was handed to the signer: its outcome may exist there. */
+  finalizing: boolean;
   timer: NodeJS.Timeout | undefined;
-  /** Called once when the session ends without completing (timeout, disconnect, error). */
-  onAbort: (reason: string) => void;
+  /** Called once when the session ends without completing (timeout, disconnect, error), with the session. */
+  onAbort: (reason: string, session: RelaySession) => void;
 }
 
 export class RelaySessions {
@@ -28,12 +30,13 @@ export class RelaySessions {
 
   constructor(private readonly roundTimeoutMs: number) {}
 
-  open(s: Omit<RelaySession, 'id' | 'rounds' | 'busy' | 'timer'>): RelaySession {
+  open(s: Omit<RelaySession, 'id' | 'rounds' | 'busy' | 'finalizing' | 'timer'>): RelaySession {
     const session: RelaySession = {
       ...s,
       id: randomBytes(16).toString('base64url'),
       rounds: 0,
       busy: false,
+      finalizing: false,
       timer: undefined,
     };
     this.live.set(session.id, session);
@@ -65,7 +68,7 @@ export class RelaySessions {
     const s = this.live.get(id);
     if (!s) return;
     this.finish(id);
-    s.onAbort(reason);
+    s.onAbort(reason, s);
     if (reason === 'ROUND_TIMEOUT' && s.socket.readyState === s.socket.OPEN)
       s.socket.send(
         JSON.stringify({

@@ -10,6 +10,7 @@ import {
   type FinalizeDKGResponse,
   type FinalizeSigningResponse,
   type GetKeysetResponse,
+  type GetSigningResultResponse,
   type GetSignerInfoResponse,
   type StartDKGRequest,
   type StartDKGResponse,
@@ -46,6 +47,7 @@ export interface SignerCalls {
   startSigning(r: StartSigningRequest): Promise<StartSigningResponse>;
   signingRound(sessionId: string, envelope: Uint8Array): Promise<Uint8Array>;
   finalizeSigning(sessionId: string, envelope: Uint8Array): Promise<FinalizeSigningResponse>;
+  getSigningResult(permitId: string): Promise<GetSigningResultResponse>;
   getKeyset(keysetId: string): Promise<GetKeysetResponse>;
   getSignerInfo(): Promise<GetSignerInfoResponse>;
   close(): void;
@@ -111,6 +113,7 @@ export function connectSigner(
     signingRound: async (sessionId, envelope) =>
       (await unary<object, { envelope: Buffer }>('signingRound', { sessionId, envelope })).envelope,
     finalizeSigning: (sessionId, envelope) => unary('finalizeSigning', { sessionId, envelope }),
+    getSigningResult: (permitId) => idempotent('getSigningResult', { permitId }),
     getKeyset: (keysetId) => idempotent('getKeyset', { keysetId }),
     getSignerInfo: () => idempotent('getSignerInfo', {}),
     close: () => client.close(),

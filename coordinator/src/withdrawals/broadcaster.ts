@@ -13,6 +13,8 @@ export class Broadcaster {
   constructor(
     private readonly ctx: CoordinatorContext,
     private readonly withdrawals: WithdrawalService,
+    /** Runs first in each pass: settles withdrawals left in "signing" (see recovery.ts). */
+    private readonly reconcile: () => Promise<void> = async () => {},
   ) {}
 
   /** One pass over signed and broadcast withdrawals; concurrent calls share the pass. */
@@ -23,6 +25,7 @@ export class Broadcaster {
   private async pass(): Promise<void> {
     const c = this.ctx;
     const repo = this.withdrawals.repo;
+    await this.reconcile().catch((err: unknown) => c.log.warn({ err: (err as Error).message }, 'reconcile failed'));
     for (const w of repo.inStates(['signed'])) {
       try {
         const sent = await broadcast(c.chain, w.rawSigned as `0x${string}`);

@@ -1,18 +1,61 @@
-// Start-up after a crash or restart: a withdrawal left in "signing" lost its MPC session (the
-// signer abandons its side too), so it returns to approved and can be signed again; nothing in
-// "signed" or later is touched — the broadcaster resends the stored transaction.
+// Withdrawals left in "signing" with no live relay session (the coordinator restarted, or the
+// answer to SIGN-5 was lost): the signer is asked what became of the session the latest permit
+// opened. A signature it produced is verified and stored — never a second signing of the same
+// withdrawal; a session that ended without one returns the withdrawal to approved; a session
+// still open at the signer is asked about again on the next pass.
 
+import { SigningState } from '@tandem/proto/mpc';
 import { type CoordinatorContext } from '../context.ts';
+import { SignerCallError } from '../signer/signerClient.ts';
+import { type WithdrawalService } from './service.ts';
+import { storeSignature } from './signRelay.ts';
 
-export function recoverWithdrawals(ctx: CoordinatorContext): number {
-  return ctx.db.transaction(() => {
-    const ids = ctx.db.prepare("SELECT id FROM withdrawals WHERE state = 'signing'").all() as { id: string }[];
-    for (const { id } of ids) {
-      ctx.db
-        .prepare("UPDATE withdrawals SET state = 'approved', updated_at_ms = ? WHERE id = ? AND state = 'signing'")
-        .run(ctx.now(), id);
-      ctx.audit.append('coordinator', 'withdrawal.signing_aborted', id, { reason: 'RESTART' });
+export async function reconcileSigning(
+  ctx: CoordinatorContext,
+  withdrawals: WithdrawalService,
+  isLive: (withdrawalId: string) => boolean,
+  onSigned: (withdrawalId: string) => void,
+): Promise<void> {
+  for (const w of withdrawals.repo.inStates(['signing'])) {
+    if (isLive(w.id)) continue;
+    const permit = ctx.db
+      .prepare(
+        'SELECT permit_id, finalize_sent_at_ms FROM permits WHERE withdrawal_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT 1',
+      )
+      .get(w.id) as { permit_id: string; finalize_sent_at_ms: number | null } | undefined;
+    let outcome: 'signed' | 'ended' | 'wait';
+    let reason = 'NO_SIGNATURE_AT_SIGNER';
+    try {
+      // SIGN-5 never left the coordinator: nothing can have been decrypted or signed.
+      const sent = permit?.finalize_sent_at_ms != null;
+      if (!sent) reason = 'RESTART';
+      const res = permit && sent ? await ctx.signer.getSigningResult(permit.permit_id) : undefined;
+      if (res?.state === SigningState.SIGNING_STATE_SIGNED && res.signature) {
+        storeSignature(ctx, withdrawals, w.id, res.signature, true);
+        onSigned(w.id);
+        outcome = 'signed';
+      } else if (
+        res?.state === SigningState.SIGNING_STATE_RUNNING ||
+        res?.state === SigningState.SIGNING_STATE_DECRYPT_PENDING
+      )
+        outcome = 'wait';
+      else outcome = 'ended';
+    } catch (e) {
+      // The signer never saw the permit: no session, no signature.
+      if (e instanceof SignerCallError && e.code === 'SESSION_NOT_FOUND') outcome = 'ended';
+      else {
+        ctx.log.warn({ withdrawalId: w.id, err: (e as Error).message }, 'cannot reconcile a signing yet');
+        continue;
+      }
     }
-    return ids.length;
-  })();
+    if (outcome !== 'ended') continue;
+    const moved = ctx.db
+      .transaction(() => {
+        if (!withdrawals.repo.transition(w.id, ['signing'], 'approved', ctx.now())) return false;
+        ctx.audit.append('coordinator', 'withdrawal.signing_aborted', w.id, { reason });
+        return true;
+      })
+      .immediate();
+    if (moved) withdrawals.notifyChanged(withdrawals.repo.require(w.id));
+  }
 }

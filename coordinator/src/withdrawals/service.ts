@@ -108,7 +108,11 @@ export class WithdrawalService {
         return created;
       })
       .immediate();
-    this.hub.notify(this.approvers(), { event: 'withdrawal_awaiting_approval', withdrawalId: w.id });
+    // The requester never approves their own request, even when they hold the approver role.
+    this.hub.notify(
+      this.approvers().filter((id) => id !== user.id),
+      { event: 'withdrawal_awaiting_approval', withdrawalId: w.id },
+    );
     return w;
   }
 

@@ -13,6 +13,7 @@ import { ApiError } from '../errors.ts';
 import { type AuthenticatedUser } from '../auth/guard.ts';
 import { WalletRepo } from '../wallets/repo.ts';
 import { txHashOf } from '../chain/broadcast.ts';
+import { SignerCallError } from '../signer/signerClient.ts';
 import { type MpcMessage } from '../mpc/messages.ts';
 import { type RelaySessions } from '../mpc/relaySessions.ts';
 import { issuePermit, type PermitKey } from '../permits/issuer.ts';
@@ -21,6 +22,43 @@ import { type WithdrawalService } from './service.ts';
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
+
+/**
+ * Checks a signature from the signer against the withdrawal's digest and wallet key, then
+ * stores the signed transaction (signing → signed). Used by the relay and by the reconciler.
+ */
+export function storeSignature(
+  c: CoordinatorContext,
+  withdrawals: WithdrawalService,
+  withdrawalId: string,
+  signature: { r: Uint8Array; s: Uint8Array; recoveryId: number },
+  recovered: boolean,
+): `0x${string}` {
+  const w = withdrawals.repo.require(withdrawalId);
+  const wallet = new WalletRepo(c.db).require(w.walletId);
+  const tx = withdrawals.preparedTx(w);
+  const sig = { r: big(signature.r), s: big(signature.s), recid: signature.recoveryId as 0 | 1 };
+  // The signature must be for this digest and this wallet's key before anything is stored.
+  if (!signatureMatches(sig, w.txDigest!, Point.fromBytes(wallet.publicKey!)))
+    throw new ApiError('SIGNER_REFUSED', 'the signature does not verify for this wallet');
+  const raw = serializeSigned(tx, sig.r, sig.s, sig.recid);
+  const stored = c.db
+    .transaction(() => {
+      if (
+        !withdrawals.repo.transition(w.id, ['signing'], 'signed', c.now(), { raw_signed: raw, tx_hash: txHashOf(raw) })
+      )
+        return false;
+      c.audit.append('coordinator', 'withdrawal.signed', w.id, {
+        txHash: txHashOf(raw),
+        ...(recovered ? { recovered } : {}),
+      });
+      return true;
+    })
+    .immediate();
+  if (!stored) throw new ApiError('INVALID_STATE', 'the withdrawal left the signing state');
+  withdrawals.notifyChanged(withdrawals.repo.require(w.id));
+  return raw;
+}
 
 export class SignRelay {
   private readonly wallets: WalletRepo;
@@ -73,7 +111,21 @@ export class SignRelay {
       })
       .immediate();
     this.withdrawals.notifyChanged({ ...w, state: 'signing' });
-    let signerSessionId: string;
+    // The relay session exists from here on, so the reconciler never mistakes this withdrawal
+    // for one a restart left behind while StartSigning is on its way.
+    const s = this.sessions.open({
+      kind: 'sign',
+      socket,
+      userId: user.id,
+      username: user.username,
+      subject: w.id,
+      signerSessionId: '',
+      // Before SIGN-5 reached the signer nothing can have been signed: back to approved at once.
+      // After it, the signature may exist at the signer: the reconciler asks (GetSigningResult).
+      onAbort: (reason, session) => {
+        if (!session.finalizing) this.backToApproved(w.id, reason);
+      },
+    });
     let sign2: Uint8Array;
     try {
       const res = await c.signer.startSigning({
@@ -82,20 +134,11 @@ export class SignRelay {
         unsignedTx: Buffer.from(signingPayload(tx)),
         envelope: utf8(msg.envelope),
       });
-      [signerSessionId, sign2] = [res.sessionId, res.envelope];
+      [s.signerSessionId, sign2] = [res.sessionId, res.envelope];
     } catch (e) {
-      this.backToApproved(w.id, e instanceof Error ? ((e as { code?: string }).code ?? e.name) : 'ERROR');
+      this.sessions.abort(s.id, e instanceof Error ? ((e as { code?: string }).code ?? e.name) : 'ERROR');
       throw e;
     }
-    const s = this.sessions.open({
-      kind: 'sign',
-      socket,
-      userId: user.id,
-      username: user.username,
-      subject: w.id,
-      signerSessionId,
-      onAbort: (reason) => this.backToApproved(w.id, reason),
-    });
     return { type: 'sign_round', sessionId: s.id, envelope: text(sign2) };
   }
 
@@ -117,7 +160,22 @@ export class SignRelay {
         this.sessions.arm(s);
         return { type: 'sign_round', sessionId: s.id, envelope: text(sign4) };
       }
-      const res = await c.signer.finalizeSigning(s.signerSessionId, utf8(msg.envelope));
+      s.finalizing = true;
+      c.db
+        .prepare(
+          `UPDATE permits SET finalize_sent_at_ms = ? WHERE permit_id =
+             (SELECT permit_id FROM permits WHERE withdrawal_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT 1)`,
+        )
+        .run(c.now(), s.subject);
+      let res;
+      try {
+        res = await c.signer.finalizeSigning(s.signerSessionId, utf8(msg.envelope));
+      } catch (e) {
+        // A definite refusal from the signer means no signature; a lost answer may hide one.
+        if (e instanceof SignerCallError && e.code !== 'SIGNER_UNAVAILABLE' && e.code !== 'SIGNER_TIMEOUT')
+          s.finalizing = false;
+        throw e;
+      }
       const w = this.withdrawals.repo.require(s.subject);
       const wallet = this.wallets.require(w.walletId);
       const tx = this.withdrawals.preparedTx(w);

@@ -6,7 +6,7 @@ import { Metadata, status, type ServerUnaryCall, type sendUnaryData, type Servic
 import { TecdsaError } from '@tandem/tecdsa/errors';
 import { envelopeToJson, type Envelope } from '@tandem/tecdsa/envelope';
 import { bigToBytes } from '@tandem/tecdsa/bytes';
-import { type Keyset as ProtoKeyset, KeysetStatus, type MPCSignerServer } from '@tandem/proto/mpc';
+import { type Keyset as ProtoKeyset, KeysetStatus, type MPCSignerServer, SigningState } from '@tandem/proto/mpc';
 import { SignerError, protocolStatus } from '../errors.ts';
 import { type SignerContext } from '../context.ts';
 import { type Keyset } from '../store/keysets.ts';
@@ -18,6 +18,13 @@ import { certIdentity } from '@tandem/common/devPki';
 export const ERROR_CODE_KEY = 'tandem-error-code';
 
 const bytes = (env: Envelope) => Buffer.from(envelopeToJson(env), 'utf8');
+
+const SIGNING_STATE = {
+  RUNNING: SigningState.SIGNING_STATE_RUNNING,
+  DECRYPT_PENDING: SigningState.SIGNING_STATE_DECRYPT_PENDING,
+  SIGNED: SigningState.SIGNING_STATE_SIGNED,
+  ENDED: SigningState.SIGNING_STATE_ENDED,
+} as const;
 
 const STATUS: Record<Keyset['status'], KeysetStatus> = {
   ACTIVE: KeysetStatus.KEYSET_STATUS_ACTIVE,
@@ -136,6 +143,20 @@ export function mpcSignerService(
       return {
         envelope: bytes(out.envelope),
         signature: {
+          r: Buffer.from(bigToBytes(out.signature.r, 32)),
+          s: Buffer.from(bigToBytes(out.signature.s, 32)),
+          recoveryId: out.signature.recid,
+        },
+      };
+    }),
+    getSigningResult: handle('GetSigningResult', async (r) => {
+      if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(r.permitId)) throw new SignerError('BAD_REQUEST', 'permit_id is malformed');
+      const out = signing.result(r.permitId);
+      return {
+        state: SIGNING_STATE[out.state],
+        keysetId: out.keysetId,
+        txHash: Buffer.from(out.txHash),
+        signature: out.signature && {
           r: Buffer.from(bigToBytes(out.signature.r, 32)),
           s: Buffer.from(bigToBytes(out.signature.s, 32)),
           recoveryId: out.signature.recid,

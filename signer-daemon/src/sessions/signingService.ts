@@ -9,6 +9,7 @@ import { type Envelope, envelopeToJson } from '@tandem/tecdsa/envelope';
 import { parseSigningPayload, txDigest, type SignableTx } from '@tandem/tecdsa/txDigest';
 import { type SigningPermit } from '@tandem/proto/mpc';
 import { SignerError } from '../errors.ts';
+import { bigToBytes, bytesToBig } from '@tandem/tecdsa/bytes';
 import { type SignerContext } from '../context.ts';
 import { checkPermit } from '../permits/checkPermit.ts';
 import { SigningRateLimiter } from '../limits/rateLimiter.ts';
@@ -146,13 +147,37 @@ export class SigningService {
         if (!step.send || !sig) throw new SignerError('BAD_REQUEST', 'this message does not belong to FinalizeSigning');
         if (step.result) {
           entry.signature = step.result;
-          this.recordSigned(entry);
+          this.recordSigned(entry, step.result);
         }
         return { envelope: step.send, signature: sig };
       });
     } finally {
       entry.busy--;
     }
+  }
+
+  /** What became of the session a permit opened (for a coordinator that lost it). */
+  result(permitId: string): {
+    state: 'RUNNING' | 'DECRYPT_PENDING' | 'SIGNED' | 'ENDED';
+    keysetId: string;
+    txHash: Buffer;
+    signature?: Signature;
+  } {
+    const r = this.ctx.db
+      .prepare('SELECT state, keyset_id, tx_hash, signature FROM sign_sessions WHERE permit_id = ?')
+      .get(permitId) as { state: string; keyset_id: string; tx_hash: Buffer; signature: Buffer | null } | undefined;
+    if (!r) throw new SignerError('SESSION_NOT_FOUND', 'no signing session was opened with this permit');
+    const base = { keysetId: r.keyset_id, txHash: r.tx_hash };
+    if (r.state === 'SIGNED' && r.signature?.length === 65) {
+      const b = r.signature;
+      return {
+        ...base,
+        state: 'SIGNED',
+        signature: { r: bytesToBig(b.subarray(0, 32)), s: bytesToBig(b.subarray(32, 64)), recid: b[64] as 0 | 1 },
+      };
+    }
+    if (r.state === 'RUNNING' || r.state === 'DECRYPT_PENDING') return { ...base, state: r.state };
+    return { ...base, state: 'ENDED' };
   }
 
   /** Ends expired sessions (a timeout never freezes). Returns how many. */
@@ -195,10 +220,13 @@ export class SigningService {
     if (r.changes !== 1) throw new TecdsaError('E_INTERNAL', 'signing session is not in the RUNNING state');
   }
 
-  private recordSigned(entry: Live): void {
+  private recordSigned(entry: Live, sig: Signature): void {
     const c = this.ctx;
     c.db.transaction(() => {
       this.endSession(entry.id, 'SIGNED', null, 'DECRYPT_PENDING');
+      c.db
+        .prepare('UPDATE sign_sessions SET signature = ? WHERE session_id = ?')
+        .run(Buffer.concat([bigToBytes(sig.r, 32), bigToBytes(sig.s, 32), Buffer.of(sig.recid)]), entry.id);
       c.audit.append('signer', 'sign.completed', entry.keysetId, { sessionId: entry.id });
     })();
     c.metrics.inc('signer_signatures_total', 'Signatures completed');

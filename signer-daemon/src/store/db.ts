@@ -74,6 +74,9 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
 
   `,
+  // 2: the signature of a SIGNED session (r ‖ s ‖ recid, public), so a coordinator that lost the
+  // session can recover it (GetSigningResult) instead of having the withdrawal signed again.
+  `ALTER TABLE sign_sessions ADD COLUMN signature BLOB;`,
 ];
 
 export function openDb(file: string): Db {

@@ -1,0 +1,421 @@
+// Crash safety of the coordinator: it runs as a child process (`node --import tsx src/main.ts`)
+// against a real anvil and a real bank signer (in this process), and is killed with SIGKILL in the
+// middle of a withdrawal's signing, then started again on the same data. (a) Killed after SIGN-2:
+// the withdrawal returns to approved (withdrawal.signing_aborted, RESTART) and a fresh signing
+// gets it mined with the exact amount. (b) Killed the moment SIGN-6 reaches the desktop: after the
+// restart the stored transaction is sent (or found already sent) and confirmed; the chain holds
+// exactly one transaction for its nonce, the audit exactly one withdrawal.signed, and the signer
+// exactly one SIGNED session for it: nothing is signed twice. (c) Killed after the signer finished
+// FinalizeSigning but before the coordinator stored the result (the signer's answer is held back by
+// a relay): after the restart the coordinator asks the signer (GetSigningResult), stores the
+// signature it already made, and the withdrawal is mined — it is never signed a second time.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { createPublicClient, createWalletClient, http, parseEther, type Hex, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { pino } from 'pino';
+import { identityFromSeed, envelopeToJson, parseEnvelope, type Identity } from '@tandem/tecdsa/envelope';
+import { ethereumAddress } from '@tandem/tecdsa/address';
+import { txDigest, txFromJson } from '@tandem/tecdsa/txDigest';
+import { P2Signer } from '@tandem/tecdsa/sign';
+import { generateRingPedersen } from '@tandem/tecdsa/ringPedersen';
+import { nativeModPow } from '@tandem/tecdsa/modpowNative';
+import { systemRng } from '@tandem/tecdsa/rng';
+import { FULL } from '@tandem/tecdsa/params';
+import { type P2Share } from '@tandem/tecdsa/shares';
+import { startSigner, type RunningSigner } from '@tandem/signer-daemon/src/daemon.ts';
+import { testConfig as signerTestConfig } from '@tandem/signer-daemon/test/harness.ts';
+import { ANVIL_FUNDER, freePort, startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
+import { MpcSocket, dkgOverWss, signOverWss, type Frame } from './p2Client.ts';
+import {
+  CoordinatorDb,
+  httpsApi,
+  startChildCoordinator,
+  startHoldingRelay,
+  type Api,
+  type ChildCoordinator,
+} from './childCoordinator.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'tandem-coord-crash-'));
+let anvil: RunningAnvil;
+let signer: RunningSigner;
+let port: number;
+let child: ChildCoordinator;
+let cdb: CoordinatorDb;
+let api: Api;
+let socket: MpcSocket;
+let chain: PublicClient;
+let signerIdentity: Uint8Array;
+let admin: { id: string; token: string };
+let alice: { id: string; token: string; device: Identity };
+let ivan: { id: string; token: string };
+let paula: { id: string; token: string };
+let quinn: { id: string; token: string };
+let walletId: string;
+let address: Hex;
+let share: P2Share;
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function startCoordinator(signerPort = signer.port): Promise<void> {
+  child = await startChildCoordinator({
+    root,
+    port,
+    signerAddress: `localhost:${signerPort}`,
+    rpcUrl: anvil.rpcUrl,
+  });
+  api = httpsApi(child.url, child.caCert);
+}
+
+/** SIGKILL: no shutdown code runs; the desktop's socket drops with it. */
+async function crash(): Promise<void> {
+  const dropped = socket.closed();
+  await child.kill();
+  assert.equal(child.proc.signalCode, 'SIGKILL');
+  await dropped;
+}
+
+/** Starts the coordinator again on the same data directory and port, and reconnects the desktop. */
+async function restart(signerPort?: number): Promise<void> {
+  await startCoordinator(signerPort);
+  socket = await MpcSocket.open(child.wssUrl, alice.token, child.caCert);
+}
+
+const row = (id: string) =>
+  cdb.db.prepare('SELECT state, nonce, tx_hash FROM withdrawals WHERE id = ?').get(id) as {
+    state: string;
+    nonce: number | null;
+    tx_hash: string | null;
+  };
+
+const auditOf = (id: string) => cdb.audit.entries().filter((e) => e.subject === id);
+
+/** The signer's sessions for every permit the coordinator issued for this withdrawal. */
+function signerSessions(withdrawalId: string): { permit_id: string; state: string }[] {
+  const permits = (
+    cdb.db.prepare('SELECT permit_id FROM permits WHERE withdrawal_id = ?').all(withdrawalId) as { permit_id: string }[]
+  ).map((p) => p.permit_id);
+  const sdb = new Database(join(root, 'signer', 'signer.db'), { readonly: true, fileMustExist: true });
+  try {
+    return sdb
+      .prepare(`SELECT permit_id, state FROM sign_sessions WHERE permit_id IN (${permits.map(() => '?').join(',')})`)
+      .all(...permits) as { permit_id: string; state: string }[];
+  } finally {
+    sdb.close();
+  }
+}
+
+async function approvedWithdrawal(to: Hex, amount: bigint): Promise<string> {
+  const r = await api('POST', '/api/v1/withdrawals', ivan.token, { walletId, to, amountWei: amount.toString() });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  const id = r.json['id'] as string;
+  assert.equal((await api('POST', `/api/v1/withdrawals/${id}/approve`, paula.token)).json['state'], 'pending_approval');
+  assert.equal((await api('POST', `/api/v1/withdrawals/${id}/approve`, quinn.token)).json['state'], 'approved');
+  return id;
+}
+
+/** prepare-signing, checked; returns the digest the desktop computes itself and the nonce. */
+async function prepared(id: string, to: Hex, amount: bigint): Promise<{ m32: Uint8Array; nonce: bigint }> {
+  const prep = await api('POST', `/api/v1/withdrawals/${id}/prepare-signing`, alice.token);
+  assert.equal(prep.status, 200, JSON.stringify(prep.json));
+  const tx = txFromJson(prep.json['tx']);
+  assert.ok(tx.type === 'eip1559');
+  assert.equal(tx.to?.toLowerCase(), to.toLowerCase());
+  assert.equal(tx.value, amount);
+  const m32 = txDigest(tx);
+  assert.equal(Buffer.from(m32).toString('hex'), prep.json['digest']);
+  return { m32, nonce: tx.nonce };
+}
+
+const p2For = (m32: Uint8Array) =>
+  new P2Signer({
+    identity: alice.device,
+    peerPublicKey: signerIdentity,
+    requestId: randomBytes(32),
+    rng: systemRng,
+    modPow: nativeModPow()!,
+    now: Date.now,
+    profile: FULL,
+    m32,
+    share,
+  });
+
+async function confirmed(id: string): Promise<Record<string, unknown>> {
+  return until(`withdrawal ${id} to be mined`, async () => {
+    const r = await api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
+    return r.json['state'] === 'confirmed' || r.json['state'] === 'failed' ? r.json : undefined;
+  });
+}
+
+/** Every mined transaction sent from `from` with this nonce (anvil mines one block per transaction). */
+async function minedWithNonce(from: Hex, nonce: number): Promise<Hex[]> {
+  const head = await chain.getBlockNumber({ cacheTime: 0 });
+  const found: Hex[] = [];
+  for (let n = 0n; n <= head; n++) {
+    const block = await chain.getBlock({ blockNumber: n, includeTransactions: true });
+    for (const tx of block.transactions)
+      if (tx.from.toLowerCase() === from.toLowerCase() && tx.nonce === nonce) found.push(tx.hash);
+  }
+  return found;
+}
+
+before(async () => {
+  anvil = await startAnvil();
+  chain = createPublicClient({ transport: http(anvil.rpcUrl) });
+  const log = pino({ level: 'debug' }, pino.destination({ dest: join(root, 'signer.log'), sync: true, append: true }));
+  signer = await startSigner(signerTestConfig(join(root, 'signer')), { log });
+  signerIdentity = signer.ctx.identity.publicKey;
+  port = await freePort();
+  await startCoordinator();
+  cdb = new CoordinatorDb(child.dataDir);
+
+  admin = await cdb.user('admin', ['admin']);
+  const a = await cdb.user('alice', ['signer']);
+  ivan = await cdb.user('ivan', ['initiator']);
+  paula = await cdb.user('paula', ['approver']);
+  quinn = await cdb.user('quinn', ['approver']);
+  const device = identityFromSeed(randomBytes(32));
+  alice = { ...a, device };
+  const enrolled = await api('POST', '/api/v1/devices', alice.token, {
+    name: "alice's workstation",
+    publicKey: Buffer.from(device.publicKey).toString('hex'),
+  });
+  assert.equal(enrolled.status, 201, JSON.stringify(enrolled.json));
+  const deviceId = (enrolled.json['device'] as { id: string }).id;
+  assert.equal((await api('POST', `/api/v1/devices/${deviceId}/approve`, admin.token)).status, 200);
+
+  const w = await api('POST', '/api/v1/wallets', admin.token, { name: 'Crash', signerUserId: alice.id });
+  assert.equal(w.status, 201, JSON.stringify(w.json));
+  const wallet = w.json as { id: string; dkgWalletId: string };
+  walletId = wallet.id;
+  socket = await MpcSocket.open(child.wssUrl, alice.token, child.caCert);
+  const rp = generateRingPedersen(nativeModPow()!, systemRng, FULL.nHatBits);
+  share = (await dkgOverWss(socket, alice.device, signerIdentity, rp, wallet)).share;
+  address = ethereumAddress(share.Q) as Hex;
+  assert.equal((await api('POST', `/api/v1/wallets/${walletId}/share-stored`, alice.token, { address })).status, 200);
+  const policy = await api('PUT', `/api/v1/wallets/${walletId}/policy`, admin.token, {
+    perWithdrawalLimitWei: parseEther('2').toString(),
+    dailyLimitWei: parseEther('10').toString(),
+    whitelistOnly: false,
+    quorum: 2,
+  });
+  assert.equal(policy.status, 200, JSON.stringify(policy.json));
+  const funder = createWalletClient({
+    account: privateKeyToAccount(ANVIL_FUNDER.privateKey),
+    transport: http(anvil.rpcUrl),
+  });
+  const fund = await funder.sendTransaction({ to: address, value: parseEther('20'), chain: null });
+  await chain.waitForTransactionReceipt({ hash: fund });
+});
+
+after(async () => {
+  socket?.close();
+  await child?.kill();
+  cdb?.close();
+  await signer?.close();
+  await anvil?.stop();
+  rmSync(root, { recursive: true, force: true }); // the signer's KEK and shares
+});
+
+test('(a) killed after SIGN-2: back to approved (signing_aborted, RESTART) after the restart; signed again, mined with the exact amount', async () => {
+  const to = ('0x' + randomBytes(20).toString('hex')) as Hex;
+  const amount = parseEther('0.75');
+  const id = await approvedWithdrawal(to, amount);
+  const first = await prepared(id, to, amount);
+
+  const s2 = await socket.request({
+    type: 'sign_start',
+    withdrawalId: id,
+    envelope: envelopeToJson(p2For(first.m32).start().send!),
+  });
+  assert.equal(s2.type, 'sign_round', JSON.stringify(s2));
+  assert.equal(row(id).state, 'signing');
+  await crash();
+  assert.equal(row(id).state, 'signing', 'nothing ran at the kill: the database still says signing');
+
+  await restart();
+  const back = await api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
+  assert.equal(back.json['state'], 'approved');
+  const aborted = auditOf(id).filter((e) => e.action === 'withdrawal.signing_aborted');
+  assert.equal(aborted.length, 1);
+  assert.equal(aborted[0]!.actor, 'coordinator');
+  assert.deepEqual(aborted[0]!.details, { reason: 'RESTART' });
+
+  // The old session is gone with the process: its next round finds nothing on the new connection.
+  const old = await socket.request({ type: 'sign_round', sessionId: s2['sessionId'], envelope: '{}' });
+  assert.equal(old.type, 'error');
+  assert.equal(old['code'], 'NOT_FOUND');
+
+  // Signed afresh: prepared again (fees read again) with the same nonce, so no gap; a new permit.
+  const second = await prepared(id, to, amount);
+  assert.equal(second.nonce, first.nonce, 'the nonce allocated before the crash is reused');
+  const before = await chain.getBalance({ address: to });
+  const { complete } = await signOverWss(socket, alice.device, signerIdentity, share, id, second.m32);
+  const done = await confirmed(id);
+  assert.equal(done['state'], 'confirmed');
+  assert.equal(done['txHash'], complete['txHash']);
+  const receipt = await chain.getTransactionReceipt({ hash: complete['txHash'] as Hex });
+  assert.equal(receipt.status, 'success');
+  assert.equal((await chain.getBalance({ address: to })) - before, amount);
+  assert.deepEqual(await minedWithNonce(address, Number(first.nonce)), [complete['txHash']]);
+
+  assert.deepEqual(
+    auditOf(id).map((e) => e.action),
+    [
+      'withdrawal.requested',
+      'withdrawal.approved',
+      'withdrawal.approved',
+      'withdrawal.quorum_reached',
+      'withdrawal.signing_started',
+      'withdrawal.signing_aborted',
+      'withdrawal.signing_started',
+      'withdrawal.signed',
+      'withdrawal.broadcast',
+      'withdrawal.confirmed',
+    ],
+  );
+  // Two permits (one per session); the signer completed only the second.
+  const sessions = signerSessions(id);
+  assert.equal(sessions.length, 2);
+  assert.equal(sessions.filter((x) => x.state === 'SIGNED').length, 1);
+  assert.notEqual(sessions.find((x) => x.state !== 'SIGNED')?.state, 'SIGNED');
+  assert.equal(cdb.audit.verify().ok, true);
+});
+
+test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, one tx for its nonce, one signature', async (t) => {
+  const to = ('0x' + randomBytes(20).toString('hex')) as Hex;
+  const amount = parseEther('1.5');
+  const id = await approvedWithdrawal(to, amount);
+  const { m32, nonce } = await prepared(id, to, amount);
+  const chainNonceBefore = await chain.getTransactionCount({ address, blockTag: 'pending' });
+  assert.equal(BigInt(chainNonceBefore), nonce, 'nothing else in flight from the wallet');
+
+  // The kill happens synchronously in the 'message' handler of the sign_complete frame.
+  let killedAt: Frame | undefined;
+  socket.ws.on('message', (data) => {
+    const f = JSON.parse(data.toString()) as Frame;
+    if (f.type === 'sign_complete' && !killedAt) {
+      killedAt = f;
+      child.proc.kill('SIGKILL');
+    }
+  });
+  const dropped = socket.closed();
+  const { complete, signature } = await signOverWss(socket, alice.device, signerIdentity, share, id, m32);
+  assert.ok(signature.r > 0n, 'the desktop got a valid signature');
+  assert.deepEqual(killedAt, complete);
+  const txHash = complete['txHash'] as Hex;
+  await child.kill();
+  assert.equal(child.proc.signalCode, 'SIGKILL');
+  await dropped;
+
+  // What the kill left: the signed transaction is stored (it is committed before SIGN-6 is sent);
+  // whether the broadcaster got it to the node first is a race, and either is fine.
+  const left = row(id);
+  assert.ok(['signed', 'broadcast'].includes(left.state), `state at the kill: ${left.state}`);
+  assert.equal(left.tx_hash, txHash);
+  const known = await chain.getTransaction({ hash: txHash }).catch(() => undefined);
+  t.diagnostic(`at the kill: withdrawal ${left.state}; the node ${known ? 'had' : 'had not seen'} the transaction`);
+
+  await restart();
+  const done = await confirmed(id);
+  assert.equal(done['state'], 'confirmed');
+  assert.equal(done['txHash'], txHash);
+  assert.equal(done['nonce'], Number(nonce));
+  assert.equal((await chain.getTransactionReceipt({ hash: txHash })).status, 'success');
+
+  // The chain: exactly one transaction for this nonce, the nonce advanced by one, the amount paid once.
+  assert.deepEqual(await minedWithNonce(address, Number(nonce)), [txHash]);
+  assert.equal(await chain.getTransactionCount({ address, blockTag: 'latest' }), chainNonceBefore + 1);
+  assert.equal(await chain.getTransactionCount({ address, blockTag: 'pending' }), chainNonceBefore + 1);
+  assert.equal(await chain.getBalance({ address: to }), amount);
+
+  // The coordinator: one signature recorded; one broadcast and one confirmation.
+  const actions = auditOf(id).map((e) => e.action);
+  assert.equal(actions.filter((a) => a === 'withdrawal.signing_started').length, 1);
+  assert.equal(actions.filter((a) => a === 'withdrawal.signed').length, 1);
+  assert.equal(actions.filter((a) => a === 'withdrawal.broadcast').length, 1);
+  assert.equal(actions.filter((a) => a === 'withdrawal.confirmed').length, 1);
+  assert.equal(actions.filter((a) => a === 'withdrawal.signing_aborted').length, 0);
+  // The restarted broadcaster resent the stored bytes; the node knew them iff the killed one had sent them.
+  const sent = auditOf(id).find((e) => e.action === 'withdrawal.broadcast')!;
+  assert.equal(sent.details['txHash'], txHash);
+  assert.equal(sent.details['alreadyKnown'], left.state === 'signed' && known !== undefined);
+  assert.equal(cdb.audit.verify().ok, true);
+
+  // The signer: one session for the one permit, SIGNED. No second signature.
+  assert.deepEqual(
+    signerSessions(id).map((x) => x.state),
+    ['SIGNED'],
+  );
+
+  // A prepare or a new session for it is refused: it is no longer approved.
+  const again = await api('POST', `/api/v1/withdrawals/${id}/prepare-signing`, alice.token);
+  assert.equal((again.json['error'] as { code: string }).code, 'INVALID_STATE');
+  const restartAgain = await socket.request({
+    type: 'sign_start',
+    withdrawalId: id,
+    envelope: envelopeToJson(p2For(m32).start().send!),
+  });
+  assert.equal(restartAgain['code'], 'INVALID_STATE');
+});
+
+test('(c) killed after the signer finished but before the coordinator stored the signature: not signed a second time', async (t) => {
+  // The coordinator reaches the signer through a relay that can keep the signer's answers back.
+  const relay = await startHoldingRelay(signer.port);
+  t.after(() => relay.close());
+  socket.close();
+  assert.equal(await child.stop(), 0, 'graceful stop');
+  await restart(relay.port);
+
+  const to = ('0x' + randomBytes(20).toString('hex')) as Hex;
+  const amount = parseEther('0.5');
+  const id = await approvedWithdrawal(to, amount);
+  const first = await prepared(id, to, amount);
+  const p2 = p2For(first.m32);
+  const s2 = await socket.request({
+    type: 'sign_start',
+    withdrawalId: id,
+    envelope: envelopeToJson(p2.start().send!),
+  });
+  const sign3 = (await p2.receive(parseEnvelope(String(s2['envelope'])))).send!;
+  const s4 = await socket.request({
+    type: 'sign_round',
+    sessionId: s2['sessionId'],
+    envelope: envelopeToJson(sign3),
+  });
+  const sign5 = (await p2.receive(parseEnvelope(String(s4['envelope'])))).send!;
+
+  // SIGN-5 reaches the signer, which signs; its FinalizeSigning answer never reaches the coordinator.
+  relay.hold();
+  const lost = socket
+    .request({ type: 'sign_round', sessionId: s2['sessionId'], envelope: envelopeToJson(sign5) })
+    .catch((e: Error) => e);
+  await until('the signer to finish the signing', () =>
+    signerSessions(id).some((x) => x.state === 'SIGNED') ? true : undefined,
+  );
+  await crash();
+  assert.ok((await lost) instanceof Error, 'the desktop never got SIGN-6');
+  assert.equal(row(id).state, 'signing', 'the coordinator had not stored a signature');
+
+  await restart();
+  // The signature the signer made is recovered and sent; nothing is signed again.
+  await confirmed(id);
+  const w = row(id);
+  assert.equal(w.state, 'confirmed');
+  const signed = signerSessions(id).filter((x) => x.state === 'SIGNED');
+  assert.equal(signed.length, 1, 'the signer signed this withdrawal (same nonce) twice');
+});
