@@ -16,6 +16,14 @@ import { startAnvil } from '@tandem/coordinator/src/chain/anvil.ts';
 import { createAccount } from '@tandem/coordinator/src/auth/accounts.ts';
 import { UserRepo } from '@tandem/coordinator/src/auth/users.ts';
 
+if (process.env.TANDEM_ENV === 'production') {
+  // A development stack: generated keys, certificates and a seeded admin. Never in production.
+  process.stderr.write(
+    'npm start runs the development stack; production runs the services (see docs/operator-guide.md)\n',
+  );
+  process.exit(2);
+}
+
 const root = resolve(process.env.TANDEM_DATA_ROOT ?? join(process.env.INIT_CWD ?? process.cwd(), '.tandem'));
 mkdirSync(join(root, 'logs'), { recursive: true, mode: 0o700 });
 const env = { ...process.env, TANDEM_DATA_ROOT: root, TANDEM_SIGNER_DATA_DIR: join(root, 'signer') };

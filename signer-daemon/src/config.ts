@@ -2,8 +2,9 @@
 // (TANDEM_SIGNER_CONFIG or --config), then environment variables. Every value is checked at
 // start, and a wrong one stops the daemon with an error naming the setting.
 
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { ConfigError, envInt, mergeConfigFile } from '@tandem/common/config';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type SessionLimits } from './context.ts';
 import { type PermitPolicy } from './permits/checkPermit.ts';
 
@@ -25,16 +26,14 @@ export interface DaemonConfig {
   /** Client-certificate identities (CN or SAN) allowed to call the signer. */
   allowedClients: string[];
   kekFile: string;
-  /** Production refuses generated certificates and a generated KEK. */
+  /** TANDEM_ENV=production: the development conveniences are refused (refuseUnsafeProduction). */
   production: boolean;
   permit: PermitPolicy & { rotationGraceMs: number };
   limits: SessionLimits;
   logLevel: string;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export function defaultConfig(dataDir: string): DaemonConfig {
   return {
@@ -59,42 +58,31 @@ export function defaultConfig(dataDir: string): DaemonConfig {
 
 type Env = Record<string, string | undefined>;
 
-function int(v: string, name: string, min: number, max: number): number {
-  if (!/^-?\d+$/.test(v)) throw new ConfigError(`${name}: expected an integer, got ${JSON.stringify(v)}`);
-  const n = Number(v);
-  if (n < min || n > max) throw new ConfigError(`${name}: must be between ${min} and ${max}`);
-  return n;
-}
+const int = envInt;
 
-/** Merges a parsed JSON config file over the defaults (only known keys; unknown ones are errors). */
+/** A JSON settings file over the defaults; `tls` has no default, so it is read here. */
 function mergeFile(base: DaemonConfig, file: string): DaemonConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
-  }
-  const merge = (into: Record<string, unknown>, from: unknown, path: string): void => {
-    if (typeof from !== 'object' || from === null || Array.isArray(from))
-      throw new ConfigError(`${path || 'config'}: expected an object`);
-    for (const [k, v] of Object.entries(from)) {
-      const p = path ? `${path}.${k}` : k;
-      if (!(k in into) && !(path === '' && k === 'tls')) throw new ConfigError(`${p}: unknown setting`);
-      const cur = into[k];
-      if (cur && typeof cur === 'object' && !Array.isArray(cur)) merge(cur as Record<string, unknown>, v, p);
-      else if (k === 'tls' && path === '') into[k] = v;
-      else if (cur !== undefined && typeof v !== typeof cur) throw new ConfigError(`${p}: expected a ${typeof cur}`);
-      else into[k] = v;
-    }
-  };
-  const out = structuredClone(base) as unknown as Record<string, unknown>;
-  merge(out, raw, '');
-  return out as unknown as DaemonConfig;
+  return mergeConfigFile(base, file, {
+    tls: (v) => {
+      const t = v as Record<string, unknown>;
+      const ok =
+        typeof t === 'object' &&
+        t !== null &&
+        ['caCert', 'serverCert', 'serverKey'].every((k) => typeof t[k] === 'string');
+      if (!ok) throw new ConfigError('tls: expected {"caCert": FILE, "serverCert": FILE, "serverKey": FILE}');
+      return {
+        caCert: resolve(String(t.caCert)),
+        serverCert: resolve(String(t.serverCert)),
+        serverKey: resolve(String(t.serverKey)),
+      };
+    },
+  });
 }
 
 export function loadConfig(env: Env = process.env, argv: string[] = []): DaemonConfig {
   // Development default: .tandem/signer where npm was started (INIT_CWD), e.g. the repository root.
-  const dataDir = resolve(env.TANDEM_SIGNER_DATA_DIR ?? join(env.INIT_CWD ?? process.cwd(), '.tandem', 'signer'));
+  const devDataDir = resolve(join(env.INIT_CWD ?? process.cwd(), '.tandem', 'signer'));
+  const dataDir = resolve(env.TANDEM_SIGNER_DATA_DIR ?? devDataDir);
   let c = defaultConfig(dataDir);
   const i = argv.indexOf('--config');
   const file = i >= 0 ? argv[i + 1] : env.TANDEM_SIGNER_CONFIG;
@@ -117,8 +105,56 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): DaemonC
       serverKey: need('TANDEM_SIGNER_TLS_KEY'),
     };
   }
+  // A typo here would silently mean development (generated KEK and certificates), so only two values exist.
+  if (env.TANDEM_ENV !== undefined && !['', 'development', 'production'].includes(env.TANDEM_ENV))
+    throw new ConfigError(`TANDEM_ENV: "production" or "development", got ${JSON.stringify(env.TANDEM_ENV)}`);
   if (env.TANDEM_ENV === 'production') c.production = true;
-  return validate(c);
+  validate(c);
+  if (c.production) refuseUnsafeProduction(c, env, devDataDir);
+  return c;
+}
+
+/** True when `path` is `dir` or lies under it (symlinks resolved where the files exist). */
+function isInside(path: string, dir: string): boolean {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
+  const rel = relative(real(dir), real(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * The development conveniences that production refuses (docs/operator-guide.md, "Production settings"):
+ * generated certificates, a generated KEK, a KEK in the environment or beside the data it protects, and
+ * the implicit development data directory. Each message names the setting and what to do.
+ */
+function refuseUnsafeProduction(c: DaemonConfig, env: Env, devDataDir: string): void {
+  if (c.dataDir === devDataDir)
+    throw new ConfigError(
+      `TANDEM_SIGNER_DATA_DIR: production needs an explicit data directory (the development default is ` +
+        `${devDataDir}); set it, e.g. to /var/lib/tandem-signer`,
+    );
+  for (const f of [c.tls!.caCert, c.tls!.serverCert, c.tls!.serverKey])
+    if (isInside(f, join(c.dataDir, 'tls')))
+      throw new ConfigError(
+        `TANDEM_SIGNER_TLS_*: ${f} is in ${join(c.dataDir, 'tls')}, where development certificates are generated; ` +
+          `production uses your PKI's CA, server certificate and key, kept outside the data directory`,
+      );
+  if (env.TANDEM_SIGNER_KEK)
+    throw new ConfigError(
+      'TANDEM_SIGNER_KEK: a KEK in the environment is refused in production (environments leak into process ' +
+        'listings, `docker inspect`, crash reports and support bundles); put it in a file (mode 600) outside the ' +
+        'data directory and set TANDEM_SIGNER_KEK_FILE (with systemd: LoadCredential=)',
+    );
+  if (isInside(c.kekFile, c.dataDir))
+    throw new ConfigError(
+      `TANDEM_SIGNER_KEK_FILE: ${c.kekFile} is inside the data directory ${c.dataDir}; production keeps the KEK ` +
+        `apart from the data it seals, so that a copy of the directory or of its backups is useless without it. ` +
+        `Move it (e.g. to /etc/tandem/signer/kek.hex, mode 600) and set TANDEM_SIGNER_KEK_FILE`,
+    );
+  if (!existsSync(c.kekFile))
+    throw new ConfigError(
+      `TANDEM_SIGNER_KEK_FILE: ${c.kekFile} does not exist, and production never generates a KEK: create one ` +
+        `(umask 077; openssl rand -hex 32 > FILE), back it up apart from the data, and set TANDEM_SIGNER_KEK_FILE`,
+    );
 }
 
 export function validate(c: DaemonConfig): DaemonConfig {
@@ -146,8 +182,10 @@ export function validate(c: DaemonConfig): DaemonConfig {
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel))
     throw new ConfigError('logLevel: one of fatal, error, warn, info, debug, trace, silent');
-  if (c.production) {
-    if (!c.tls) throw new ConfigError('production: set TANDEM_SIGNER_TLS_CA/CERT/KEY (no generated certificates)');
-  }
+  if (c.production && !c.tls)
+    throw new ConfigError(
+      'TANDEM_SIGNER_TLS_CA, TANDEM_SIGNER_TLS_CERT, TANDEM_SIGNER_TLS_KEY: production never generates ' +
+        'certificates; set all three (or "tls" in the config file) to your PKI\'s CA, server certificate and key',
+    );
   return c;
 }

@@ -4,12 +4,13 @@
 // written to the audit log as `cli:<os user>`.
 //
 // The password never goes on the command line (shell history, `ps`): it comes from
-// TANDEM_ADMIN_PASSWORD, else is typed without echo at a terminal, else is the first line of stdin.
+// TANDEM_ADMIN_PASSWORD (development only: production refuses a password kept in the environment), else
+// is typed without echo at a terminal, else is the first line of stdin.
 
 import { UsageError, option } from '@tandem/common/cliArgs';
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Readable } from 'node:stream';
 import { type ReadStream } from 'node:tty';
 import { pathToFileURL } from 'node:url';
@@ -19,12 +20,19 @@ import { openDb } from '../db/db.ts';
 import { ApiError } from '../errors.ts';
 import { createAccount } from '../auth/accounts.ts';
 import { isValidUsername } from '../auth/schemas.ts';
+import { BackupError } from '@tandem/common/backup';
+import { backupCoordinator, restoreCoordinator } from '../ops/backup.ts';
 
 const USAGE = `usage: admin <command>
   create-admin --username NAME     create a user with the admin role; the password comes from
-                                   TANDEM_ADMIN_PASSWORD, a prompt (terminal) or stdin's first line
+                                   TANDEM_ADMIN_PASSWORD (development only), a prompt (terminal) or
+                                   stdin's first line
   verify-audit                     check the audit log's hash chain (exit 1 if broken)
-  export-audit                     print the audit log as JSON lines`;
+  export-audit                     print the audit log as JSON lines
+  backup --out DIR                 copy coordinator.db into DIR (created, mode 700) with SQLite's online
+                                   backup, safe while the coordinator runs, plus manifest.json (SHA-256)
+  restore --from DIR [--force]     install a backup into the data directory (stop the coordinator first);
+                                   --force replaces an existing database (kept in <dataDir>/replaced-<time>/)`;
 
 export interface AdminIo {
   stdin?: Readable;
@@ -32,7 +40,7 @@ export interface AdminIo {
   err?: (s: string) => void;
 }
 
-/** Returns the process exit code: 0 done, 1 refused (weak password, name taken), 2 usage or config. */
+/** Returns the process exit code: 0 done, 1 refused (weak password, name taken, a backup check), 2 usage or config. */
 export async function runAdmin(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
@@ -56,6 +64,26 @@ export async function runAdmin(
         out(JSON.stringify(v));
         return v.ok ? 0 : 1;
       });
+    if (cmd === 'backup') {
+      const dir = option(args, '--out');
+      if (!dir) throw new UsageError('backup --out DIR');
+      const { manifest } = await backupCoordinator(loadConfig(env), resolve(dir));
+      out(JSON.stringify({ dir: resolve(dir), ...manifest }));
+      if (manifest.audit.ok) return 0;
+      err('admin: backup written, but the audit log does not verify (see manifest.audit): investigate\n');
+      return 1;
+    }
+    if (cmd === 'restore') {
+      const from = option(args, '--from');
+      if (!from) throw new UsageError('restore --from DIR [--force]');
+      const summary = restoreCoordinator(loadConfig(env), {
+        fromDir: resolve(from),
+        force: args.includes('--force'),
+        operator: `cli:${env.SUDO_USER ?? userInfo().username}`,
+      });
+      out(JSON.stringify(summary));
+      return 0;
+    }
     if (cmd !== 'create-admin') throw new UsageError(cmd ? `unknown command ${cmd}\n${USAGE}` : USAGE);
     const username = option(args, '--username');
     if (!username) throw new UsageError('create-admin --username NAME');
@@ -68,7 +96,7 @@ export async function runAdmin(
       err(`admin: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof ApiError) {
+    if (e instanceof ApiError || e instanceof BackupError) {
       err(`admin: ${e.message}\n`);
       return 1;
     }

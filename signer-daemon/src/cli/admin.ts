@@ -5,11 +5,14 @@
 import { UsageError, option } from '@tandem/common/cliArgs';
 import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config.ts';
 import { openSignerStore } from '../store/open.ts';
 import { loadIdentity } from '../identity.ts';
 import { SignerError } from '../errors.ts';
 import { type Keyset } from '../store/keysets.ts';
+import { BackupError } from '@tandem/common/backup';
+import { backupSigner, restoreSigner } from '../ops/backup.ts';
 
 const USAGE = `usage: admin <command> [--config FILE]
   init                                  create the data directory, KEK, database and signer identity
@@ -21,7 +24,13 @@ const USAGE = `usage: admin <command> [--config FILE]
   verify-audit                          check the audit log's hash chain (exit 1 if broken)
   export-audit                          print the audit log as JSON lines
   rotate-permit-key --out FILE          make a new permit key, write it (mode 600) for the coordinator;
-                                        older keys stay valid for permit.rotationGraceMs`;
+                                        older keys stay valid for permit.rotationGraceMs
+  backup --out DIR                      copy signer.db into DIR (created, mode 700) with SQLite's online backup,
+                                        safe while the signer runs, plus manifest.json (schema, KEK fingerprint,
+                                        time, SHA-256); the KEK itself is never in a backup: back it up apart
+  restore --from DIR [--force]          install a backup into the data directory (stop the signer first); needs
+                                        the KEK the backup was made with; --force replaces an existing database
+                                        (kept in <dataDir>/replaced-<time>/)`;
 
 const show = (k: Keyset) => ({
   keysetId: k.keysetId,
@@ -35,6 +44,58 @@ const show = (k: Keyset) => ({
   updatedAt: new Date(k.updatedAtMs).toISOString(),
 });
 
+const operatorName = (args: string[], env: NodeJS.ProcessEnv) =>
+  option(args, '--operator') ?? env.SUDO_USER ?? userInfo().username;
+
+/**
+ * Every command, including the ones that wait on I/O (backup, restore); returns the exit code: 0 done,
+ * 1 refused (a backup check failed), 2 usage or configuration. Throws only unexpected errors.
+ */
+export async function runAdminCli(
+  argv: string[],
+  env = process.env,
+  out: (s: string) => void = (s) => void process.stdout.write(s + '\n'),
+  err: (s: string) => void = (s) => void process.stderr.write(s),
+): Promise<number> {
+  const [cmd, ...args] = argv;
+  try {
+    if (cmd === 'backup') {
+      const dir = option(args, '--out');
+      if (!dir) throw new UsageError('backup --out DIR');
+      const { manifest } = await backupSigner(loadConfig(env, args), env, resolve(dir));
+      out(JSON.stringify({ dir: resolve(dir), ...manifest }));
+      if (!manifest.audit.ok) {
+        err(`admin: backup written, but the audit log does not verify (see manifest.audit): investigate\n`);
+        return 1;
+      }
+      return 0;
+    }
+    if (cmd === 'restore') {
+      const from = option(args, '--from');
+      if (!from) throw new UsageError('restore --from DIR [--force]');
+      const summary = restoreSigner(loadConfig(env, args), env, {
+        fromDir: resolve(from),
+        force: args.includes('--force'),
+        operator: operatorName(args, env),
+      });
+      out(JSON.stringify(summary));
+      return 0;
+    }
+    return runAdmin(argv, env, out);
+  } catch (e) {
+    if (e instanceof BackupError) {
+      err(`admin: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof SignerError) {
+      err(`admin: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** The synchronous commands (everything but backup and restore). */
 export function runAdmin(
   argv: string[],
   env = process.env,
@@ -45,11 +106,13 @@ export function runAdmin(
     out(USAGE);
     return cmd ? 0 : 2;
   }
+  // Before the store is opened below: a restore must never find a fresh database created in its target.
+  if (cmd === 'backup' || cmd === 'restore') throw new UsageError(`${cmd} runs through runAdminCli`);
   const config = loadConfig(env, args);
   const now = () => Date.now();
   const store = openSignerStore(config, now, env);
   const { keysets, audit, permitKeys, db, kek } = store;
-  const operator = () => option(args, '--operator') ?? env.SUDO_USER ?? userInfo().username;
+  const operator = () => operatorName(args, env);
   try {
     switch (cmd) {
       case 'init':
@@ -129,12 +192,5 @@ export function runAdmin(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    process.exitCode = runAdmin(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof SignerError) {
-      process.stderr.write(`admin: ${e.message}\n`);
-      process.exitCode = 2;
-    } else throw e;
-  }
+  process.exitCode = await runAdminCli(process.argv.slice(2));
 }
