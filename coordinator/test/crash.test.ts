@@ -23,7 +23,6 @@ import { pino } from 'pino';
 import { identityFromSeed, envelopeToJson, parseEnvelope, type Identity } from '@tandem/tecdsa/envelope';
 import { ethereumAddress } from '@tandem/tecdsa/address';
 import { txDigest, txFromJson } from '@tandem/tecdsa/txDigest';
-import { P2Signer } from '@tandem/tecdsa/sign';
 import { generateRingPedersen } from '@tandem/tecdsa/ringPedersen';
 import { nativeModPow } from '@tandem/tecdsa/modpowNative';
 import { systemRng } from '@tandem/tecdsa/rng';
@@ -32,7 +31,7 @@ import { type P2Share } from '@tandem/tecdsa/shares';
 import { startSigner, type RunningSigner } from '@tandem/signer-daemon/src/daemon.ts';
 import { testConfig as signerTestConfig } from '@tandem/signer-daemon/test/harness.ts';
 import { ANVIL_FUNDER, freePort, startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
-import { MpcSocket, dkgOverWss, signOverWss, type Frame } from './p2Client.ts';
+import { MpcSocket, dkgOverWss, p2SignerFor, signOverWss, type Frame } from './p2Client.ts';
 import {
   CoordinatorDb,
   httpsApi,
@@ -141,18 +140,7 @@ async function prepared(id: string, to: Hex, amount: bigint): Promise<{ m32: Uin
   return { m32, nonce: tx.nonce };
 }
 
-const p2For = (m32: Uint8Array) =>
-  new P2Signer({
-    identity: alice.device,
-    peerPublicKey: signerIdentity,
-    requestId: randomBytes(32),
-    rng: systemRng,
-    modPow: nativeModPow()!,
-    now: Date.now,
-    profile: FULL,
-    m32,
-    share,
-  });
+const p2For = (m32: Uint8Array) => p2SignerFor(alice.device, signerIdentity, share, m32);
 
 async function confirmed(id: string): Promise<Record<string, unknown>> {
   return until(`withdrawal ${id} to be mined`, async () => {

@@ -124,17 +124,15 @@ export async function dkgOverWss(
   return { share: step.result!, complete };
 }
 
-/** Runs P2's whole signing of a prepared withdrawal over the socket; returns P2's verified signature. */
-export async function signOverWss(
-  socket: MpcSocket,
+/** P2's signing state machine for one withdrawal digest (fresh requestId, the real modpow). */
+export function p2SignerFor(
   device: Identity,
   signerIdentity: Uint8Array,
   share: P2Share,
-  withdrawalId: string,
   m32: Uint8Array,
   encryptionMask?: bigint,
-): Promise<{ signature: Signature; complete: Frame }> {
-  const p2 = new P2Signer({
+): P2Signer {
+  return new P2Signer({
     identity: device,
     peerPublicKey: signerIdentity,
     requestId: randomBytes(32),
@@ -146,6 +144,19 @@ export async function signOverWss(
     share,
     encryptionMask,
   });
+}
+
+/** Runs P2's whole signing of a prepared withdrawal over the socket; returns P2's verified signature. */
+export async function signOverWss(
+  socket: MpcSocket,
+  device: Identity,
+  signerIdentity: Uint8Array,
+  share: P2Share,
+  withdrawalId: string,
+  m32: Uint8Array,
+  encryptionMask?: bigint,
+): Promise<{ signature: Signature; complete: Frame }> {
+  const p2 = p2SignerFor(device, signerIdentity, share, m32, encryptionMask);
   const s2 = expect(
     await socket.request({ type: 'sign_start', withdrawalId, envelope: envelopeToJson(p2.start().send!) }),
     'sign_round',

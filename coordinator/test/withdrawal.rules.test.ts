@@ -19,7 +19,8 @@ import { type Identity } from '@tandem/tecdsa/envelope';
 import { ANVIL_FUNDER } from '../src/chain/anvil.ts';
 import { runAdmin } from '../src/cli/admin.ts';
 import { startStack, type Stack } from './stack.ts';
-import { MpcSocket, dkgOverWss, signOverWss, FrameError } from './p2Client.ts';
+import { MpcSocket, dkgOverWss, signOverWss, p2SignerFor, FrameError } from './p2Client.ts';
+import { envelopeToJson } from '@tandem/tecdsa/envelope';
 
 let s: Stack;
 let alice: { id: string; token: string; device: Identity };
@@ -223,19 +224,7 @@ test('a coordinator restart mid-session: back to approved, signed once; after si
   const id = await approved();
   const m32 = await prepared(id);
   // Start a signing session and stop after SIGN-2, as a crash would.
-  const { P2Signer } = await import('@tandem/tecdsa/sign');
-  const { envelopeToJson } = await import('@tandem/tecdsa/envelope');
-  const p2 = new P2Signer({
-    identity: alice.device,
-    peerPublicKey: s.signerIdentity,
-    requestId: randomBytes(32),
-    rng: systemRng,
-    modPow: nativeModPow()!,
-    now: Date.now,
-    profile: FULL,
-    m32,
-    share,
-  });
+  const p2 = p2SignerFor(alice.device, s.signerIdentity, share, m32);
   const s2 = await socket.request({ type: 'sign_start', withdrawalId: id, envelope: envelopeToJson(p2.start().send!) });
   assert.equal(s2.type, 'sign_round');
   assert.equal(await state(id), 'signing');
@@ -271,19 +260,7 @@ test('a coordinator restart mid-session: back to approved, signed once; after si
 test('a session with no next message in time is ended: the desktop is told, the withdrawal is signable again', async () => {
   const id = await approved();
   const m32 = await prepared(id);
-  const { P2Signer } = await import('@tandem/tecdsa/sign');
-  const { envelopeToJson } = await import('@tandem/tecdsa/envelope');
-  const p2 = new P2Signer({
-    identity: alice.device,
-    peerPublicKey: s.signerIdentity,
-    requestId: randomBytes(32),
-    rng: systemRng,
-    modPow: nativeModPow()!,
-    now: Date.now,
-    profile: FULL,
-    m32,
-    share,
-  });
+  const p2 = p2SignerFor(alice.device, s.signerIdentity, share, m32);
   const s2 = await socket.request({ type: 'sign_start', withdrawalId: id, envelope: envelopeToJson(p2.start().send!) });
   assert.equal(s2.type, 'sign_round');
   const end = Date.now() + 10_000;
