@@ -40,6 +40,7 @@ import {
   type Api,
   type ChildCoordinator,
 } from './childCoordinator.ts';
+import { until } from './until.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tandem-coord-crash-'));
 let anvil: RunningAnvil;
@@ -59,16 +60,6 @@ let quinn: { id: string; token: string };
 let walletId: string;
 let address: Hex;
 let share: P2Share;
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function startCoordinator(signerPort = signer.port): Promise<void> {
   child = await startChildCoordinator({

@@ -21,6 +21,7 @@ import { runAdmin } from '../src/cli/admin.ts';
 import { startStack, type Stack } from './stack.ts';
 import { MpcSocket, dkgOverWss, signOverWss, p2SignerFor, FrameError } from './p2Client.ts';
 import { envelopeToJson } from '@tandem/tecdsa/envelope';
+import { until } from './until.ts';
 
 let s: Stack;
 let alice: { id: string; token: string; device: Identity };
@@ -233,13 +234,10 @@ test('a coordinator restart mid-session: back to approved, signed once; after si
   assert.equal(await state(id), 'approved');
   socket = await MpcSocket.open(s.wssUrl, alice.token, s.caCert);
   await signOverWss(socket, alice.device, s.signerIdentity, share, id, await prepared(id));
-  const w = await (async () => {
-    for (;;) {
-      const r = await s.api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
-      if (r.json['state'] === 'confirmed') return r.json;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  })();
+  const w = await until('confirmation', async () => {
+    const r = await s.api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
+    return r.json['state'] === 'confirmed' ? r.json : undefined;
+  });
   const signedBefore = s.coordinator.ctx.db
     .prepare('SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?')
     .get(id) as { n: number };
@@ -263,13 +261,12 @@ test('a session with no next message in time is ended: the desktop is told, the 
   const p2 = p2SignerFor(alice.device, s.signerIdentity, share, m32);
   const s2 = await socket.request({ type: 'sign_start', withdrawalId: id, envelope: envelopeToJson(p2.start().send!) });
   assert.equal(s2.type, 'sign_round');
-  const end = Date.now() + 10_000;
-  while (
-    !socket.events.some((e) => e['code'] === 'SESSION_TIMEOUT' && e['sessionId'] === s2['sessionId']) &&
-    Date.now() < end
-  )
-    await new Promise((r) => setTimeout(r, 50));
-  assert.ok(socket.events.some((e) => e['code'] === 'SESSION_TIMEOUT'));
+  await until(
+    'the SESSION_TIMEOUT frame',
+    () => socket.events.find((e) => e['code'] === 'SESSION_TIMEOUT' && e['sessionId'] === s2['sessionId']),
+    15_000,
+    50,
+  );
   assert.equal(await state(id), 'approved');
   await signOverWss(socket, alice.device, s.signerIdentity, share, id, await prepared(id));
 });

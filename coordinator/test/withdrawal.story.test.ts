@@ -19,6 +19,7 @@ import { type P2Share } from '@tandem/tecdsa/shares';
 import { ANVIL_FUNDER } from '../src/chain/anvil.ts';
 import { startStack, type Stack } from './stack.ts';
 import { MpcSocket, dkgOverWss, signOverWss } from './p2Client.ts';
+import { until } from './until.ts';
 
 let s: Stack;
 before(async () => {
@@ -29,16 +30,6 @@ after(async () => {
 });
 
 const code = (r: { json: Record<string, unknown> }) => (r.json['error'] as { code?: string } | undefined)?.code;
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('admin → wallet → DKG → deposit → request → two approvals → desktop signs → mined, exact amount', async () => {
   const alice = await s.signerUser('alice');

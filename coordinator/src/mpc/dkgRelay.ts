@@ -70,12 +70,11 @@ export class DkgRelay {
     if (!s || s.kind !== 'dkg' || s.socket !== socket || s.userId !== user.id)
       throw new ApiError('NOT_FOUND', 'no such key generation session on this connection');
     if (s.busy) throw new ApiError('INVALID_STATE', 'the previous message of this session is still being handled');
-    s.busy = true;
+    this.sessions.hold(s);
     try {
       if (s.rounds === 0) {
         const kg4 = await this.ctx.signer.dkgRound(s.signerSessionId, utf8(msg.envelope));
         s.rounds++;
-        this.sessions.arm(s);
         return { type: 'dkg_round', sessionId: s.id, envelope: text(kg4) };
       }
       const res = await this.ctx.signer.finalizeDkg(s.signerSessionId, utf8(msg.envelope));
@@ -104,7 +103,7 @@ export class DkgRelay {
       this.sessions.abort(s.id, e instanceof Error ? e.name : 'ERROR');
       throw e;
     } finally {
-      s.busy = false;
+      this.sessions.release(s);
     }
   }
 }

@@ -48,11 +48,28 @@ export class RelaySessions {
     return this.live.get(id);
   }
 
-  /** Restarts the round timer after a relayed round. */
-  arm(s: RelaySession): void {
+  /** (Re)starts the wait for the desktop's next message. */
+  private arm(s: RelaySession): void {
     if (s.timer) clearTimeout(s.timer);
     s.timer = setTimeout(() => this.abort(s.id, 'ROUND_TIMEOUT'), this.roundTimeoutMs);
     s.timer.unref();
+  }
+
+  /**
+   * A message of the session is being handled: a second one must wait its turn, and the round
+   * timer stops. The timer measures the desktop's silence only; a slow signer call has its own
+   * deadline and must not end the session under the desktop's feet.
+   */
+  hold(s: RelaySession): void {
+    s.busy = true;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = undefined;
+  }
+
+  /** The answer went out: the wait for the desktop's next message starts, if the session lives. */
+  release(s: RelaySession): void {
+    s.busy = false;
+    if (this.live.get(s.id) === s) this.arm(s);
   }
 
   /** Ends a session that completed. */

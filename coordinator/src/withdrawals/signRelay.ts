@@ -126,6 +126,7 @@ export class SignRelay {
         if (!session.finalizing) this.backToApproved(w.id, reason);
       },
     });
+    this.sessions.hold(s);
     let sign2: Uint8Array;
     try {
       const res = await c.signer.startSigning({
@@ -138,7 +139,11 @@ export class SignRelay {
     } catch (e) {
       this.sessions.abort(s.id, e instanceof Error ? ((e as { code?: string }).code ?? e.name) : 'ERROR');
       throw e;
+    } finally {
+      this.sessions.release(s);
     }
+    // The socket may have closed while the signer answered: that ended the session.
+    if (!this.sessions.get(s.id)) throw new ApiError('INVALID_STATE', 'the signing session ended');
     return { type: 'sign_round', sessionId: s.id, envelope: text(sign2) };
   }
 
@@ -152,12 +157,11 @@ export class SignRelay {
     if (!s || s.kind !== 'sign' || s.socket !== socket || s.userId !== user.id)
       throw new ApiError('NOT_FOUND', 'no such signing session on this connection');
     if (s.busy) throw new ApiError('INVALID_STATE', 'the previous message of this session is still being handled');
-    s.busy = true;
+    this.sessions.hold(s);
     try {
       if (s.rounds === 0) {
         const sign4 = await c.signer.signingRound(s.signerSessionId, utf8(msg.envelope));
         s.rounds++;
-        this.sessions.arm(s);
         return { type: 'sign_round', sessionId: s.id, envelope: text(sign4) };
       }
       s.finalizing = true;
@@ -176,35 +180,13 @@ export class SignRelay {
           s.finalizing = false;
         throw e;
       }
-      const w = this.withdrawals.repo.require(s.subject);
-      const wallet = this.wallets.require(w.walletId);
-      const tx = this.withdrawals.preparedTx(w);
-      const sig = { r: big(res.signature!.r), s: big(res.signature!.s), recid: res.signature!.recoveryId as 0 | 1 };
-      // The signature must be for this digest and this wallet's key before anything is stored.
-      if (!signatureMatches(sig, w.txDigest!, Point.fromBytes(wallet.publicKey!)))
-        throw new ApiError('SIGNER_REFUSED', 'the signature does not verify for this wallet');
-      const raw = serializeSigned(tx, sig.r, sig.s, sig.recid);
-      const stored = c.db
-        .transaction(() => {
-          if (
-            !this.withdrawals.repo.transition(w.id, ['signing'], 'signed', c.now(), {
-              raw_signed: raw,
-              tx_hash: txHashOf(raw),
-            })
-          )
-            return false;
-          c.audit.append('coordinator', 'withdrawal.signed', w.id, { txHash: txHashOf(raw) });
-          return true;
-        })
-        .immediate();
+      const raw = storeSignature(c, this.withdrawals, s.subject, res.signature!, false);
       this.sessions.finish(s.id);
-      if (!stored) throw new ApiError('INVALID_STATE', 'the withdrawal left the signing state');
-      this.withdrawals.notifyChanged(this.withdrawals.repo.require(w.id));
-      this.onSigned(w.id);
+      this.onSigned(s.subject);
       return {
         type: 'sign_complete',
         sessionId: s.id,
-        withdrawalId: w.id,
+        withdrawalId: s.subject,
         envelope: text(res.envelope),
         txHash: txHashOf(raw),
       };
@@ -212,7 +194,7 @@ export class SignRelay {
       this.sessions.abort(s.id, e instanceof Error ? ((e as { code?: string }).code ?? e.name) : 'ERROR');
       throw e;
     } finally {
-      s.busy = false;
+      this.sessions.release(s);
     }
   }
 }
