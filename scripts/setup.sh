@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # Debian packages, and who needs them:
 # - gnome-keyring, dbus: a real OS keychain for the desktop's vault tests, run headless by scripts/with-keyring.sh
 #   (dbus brings dbus-run-session and dbus-send). @napi-rs/keyring speaks D-Bus itself: no libsecret needed.
-debian_packages=(gnome-keyring dbus)
+# - chromium: the browser the desktop's Playwright specs drive (playwright-core, executablePath /usr/bin/chromium);
+#   Playwright's own browser download cannot run here.
+debian_packages=(gnome-keyring dbus chromium)
 
 install_debian_packages() {
   if ! command -v dpkg-query >/dev/null; then
@@ -46,6 +48,9 @@ stamp=node_modules/.tandem-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm packages (npm ci)" >&2
+  # The electron package is there for its types, Playwright's _electron and the packager; its install script
+  # downloads the Electron binary from GitHub, which this machine cannot reach. TANDEM_FETCH_ELECTRON=1 lets it.
+  [ "${TANDEM_FETCH_ELECTRON:-}" = 1 ] || export ELECTRON_SKIP_BINARY_DOWNLOAD=1
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi

@@ -13,7 +13,8 @@
 # - macOS and Windows have their keychain without any of this: the command runs as is.
 # - Linux without gnome-keyring but with a session bus (a desktop with another Secret Service, e.g. KWallet): the
 #   command runs against that session's keychain, with a note.
-# - KEYRING_PW and KEYRING_DATA_HOME override the keyring's password and data directory (kept afterwards).
+# - KEYRING_PW and KEYRING_DATA_HOME override the keyring's password and data directory (kept afterwards). `npm start`
+#   keeps its keyring in .tandem/keyring, so the local desktop profile's device key survives restarts.
 set -euo pipefail
 
 if [ $# -eq 0 ]; then

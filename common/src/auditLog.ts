@@ -147,6 +147,16 @@ export class AuditLog {
   entries(fromSeq = 1): AuditEntry[] {
     return this.fromStmt.all(fromSeq).map(toEntry);
   }
+
+  /** The newest `limit` entries by any of these actors, newest first (a user's own history). */
+  byActors(actors: readonly string[], limit: number): AuditEntry[] {
+    if (actors.length === 0) return [];
+    const marks = actors.map(() => '?').join(', ');
+    return this.db
+      .prepare<unknown[], AuditRow>(`SELECT * FROM audit_log WHERE actor IN (${marks}) ORDER BY seq DESC LIMIT ?`)
+      .all(...actors, limit)
+      .map(toEntry);
+  }
 }
 
 function entryHash(

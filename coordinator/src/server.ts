@@ -50,7 +50,7 @@ export function registerRoutes(
   withdrawals = new WithdrawalService(ctx, hub),
 ): void {
   registerAuthRoutes(app, ctx);
-  registerDeviceRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx, hub);
   registerWalletRoutes(app, ctx, hub);
   registerPolicyRoutes(app, ctx, hub);
   registerAddressBookRoutes(app, ctx, hub);

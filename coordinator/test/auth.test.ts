@@ -474,6 +474,30 @@ describe('auth', () => {
     assert.equal(await run(['drop-tables'], {}), 2);
   });
 
+  it('/me/activity: a user sees their own audit entries, newest first, and nobody else’s', async () => {
+    ctx.audit.append('carol', 'withdrawal.approved', 'w-1', { n: 1 });
+    ctx.audit.append(carol.user.id, 'address_book.approved', 'e-1');
+    ctx.audit.append('bob', 'withdrawal.requested', 'w-2');
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me/activity',
+      headers: bearer(tokenFor(ctx, carol.user)),
+    });
+    assert.equal(res.statusCode, 200);
+    const entries = (res.json() as { entries: { action: string; subject: string; at: string }[] }).entries;
+    assert.deepEqual(
+      entries.slice(0, 2).map((e) => [e.action, e.subject]),
+      [
+        ['address_book.approved', 'e-1'],
+        ['withdrawal.approved', 'w-1'],
+      ],
+    );
+    assert.ok(!entries.some((e) => e.subject === 'w-2'));
+    assert.ok(!Number.isNaN(Date.parse(entries[0]!.at)));
+    const anon = await app.inject({ method: 'GET', url: '/api/v1/me/activity' });
+    assert.equal(anon.statusCode, 401);
+  });
+
   it('the audit log verifies after all of it, and no password or token reached the disk', () => {
     assertAuditedAndClean(ctx);
   });

@@ -39,5 +39,18 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: CoordinatorContext
 
   app.get('/api/v1/me', { onRequest: signedIn }, async (req) => ({ user: selfView(signedInUser(req)) }));
 
+  // The user's own actions, newest first: entries are written under the username or the user id.
+  app.get('/api/v1/me/activity', { onRequest: signedIn }, async (req) => {
+    const u = signedInUser(req);
+    return {
+      entries: ctx.audit.byActors([u.username, u.id], 200).map((e) => ({
+        at: iso(e.atMs),
+        action: e.action,
+        subject: e.subject,
+        details: e.details,
+      })),
+    };
+  });
+
   registerUserRoutes(app, ctx);
 }

@@ -8,6 +8,8 @@ import { iso } from '../auth/views.ts';
 import { approveDevice, enrollDevice, revokeDevice } from './lifecycle.ts';
 import { parseDevicePublicKey } from './publicKey.ts';
 import { type Device, DeviceRepo } from './repo.ts';
+import { UserRepo } from '../auth/users.ts';
+import { type EventHub } from '../events/hub.ts';
 
 const enrollBodySchema = {
   type: 'object',
@@ -31,15 +33,23 @@ export const deviceView = (d: Device) => ({
   updatedAt: iso(d.updatedAtMs),
 });
 
-export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorContext): void {
+export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
   const signedIn = authenticate(ctx);
+  const users = new UserRepo(ctx.db);
 
   app.post<{ Body: { name: string; publicKey: string } }>(
     '/api/v1/devices',
     { onRequest: signedIn, schema: { body: enrollBodySchema } },
     async (req, reply) => {
       const publicKey = parseDevicePublicKey(req.body.publicKey);
-      const d = enrollDevice(ctx, signedInUser(req), req.body.name, publicKey);
+      const user = signedInUser(req);
+      const d = enrollDevice(ctx, user, req.body.name, publicKey);
+      // The admins who can approve it (never its owner, who may be an admin too).
+      const admins = users
+        .list()
+        .filter((u) => !u.disabled && u.roles.includes('admin') && u.id !== user.id)
+        .map((u) => u.id);
+      hub.notify(admins, { event: 'device_awaiting_approval', deviceId: d.id });
       return reply.status(201).send({ device: deviceView(d) });
     },
   );
@@ -53,12 +63,20 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorConte
   app.post<{ Params: { id: string } }>(
     '/api/v1/devices/:id/approve',
     { onRequest: [signedIn, requireRole('admin')], schema: { params: idParamsSchema } },
-    async (req) => ({ device: deviceView(approveDevice(ctx, signedInUser(req), req.params.id)) }),
+    async (req) => {
+      const d = approveDevice(ctx, signedInUser(req), req.params.id);
+      hub.notify([d.userId], { event: 'device_changed', deviceId: d.id, status: d.status });
+      return { device: deviceView(d) };
+    },
   );
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/devices/:id/revoke',
     { onRequest: signedIn, schema: { params: idParamsSchema } },
-    async (req) => ({ device: deviceView(revokeDevice(ctx, signedInUser(req), req.params.id)) }),
+    async (req) => {
+      const d = revokeDevice(ctx, signedInUser(req), req.params.id);
+      hub.notify([d.userId], { event: 'device_changed', deviceId: d.id, status: d.status });
+      return { device: deviceView(d) };
+    },
   );
 }

@@ -16,7 +16,9 @@ export type Event =
   | { event: 'withdrawal_changed'; withdrawalId: string; state: string }
   | { event: 'withdrawal_awaiting_approval'; withdrawalId: string }
   | { event: 'withdrawal_awaiting_signature'; withdrawalId: string }
-  | { event: 'address_book_awaiting_approval'; entryId: string };
+  | { event: 'address_book_awaiting_approval'; entryId: string }
+  | { event: 'device_awaiting_approval'; deviceId: string }
+  | { event: 'device_changed'; deviceId: string; status: string };
 
 export class EventHub {
   private readonly byUser = new Map<string, Set<Connection>>();

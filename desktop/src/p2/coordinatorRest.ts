@@ -1,4 +1,4 @@
-// The one REST call the P2 worker makes: share-stored, which tells the coordinator that this desktop holds its share
+// REST calls to the coordinator, for main (every screen's data) and the P2 worker. The worker makes one: share-stored, which tells the coordinator that this desktop holds its share
 // of a new wallet's key (and which address that share gives), so that the wallet becomes ACTIVE. It lives here, next
 // to the DKG, because the DKG job is done only once both shares are stored; main can call it again after
 // SHARE_NOT_CONFIRMED (it needs no secret, only the address).
@@ -11,16 +11,22 @@ import { P2Error } from './errors.ts';
 import { type CoordinatorEndpoint, coordinatorBase, trustOptions } from './trust.ts';
 
 const TIMEOUT_MS = 30_000;
-const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-interface Reply {
+export interface Reply {
   status: number;
   json: Record<string, unknown>;
 }
 
-function call(endpoint: CoordinatorEndpoint, method: string, path: string, body: unknown): Promise<Reply> {
+/** One call; resolves with any HTTP status (the caller decides), rejects with CONNECTION_FAILED. */
+export function callCoordinator(
+  endpoint: Pick<CoordinatorEndpoint, 'url' | 'caFile'> & { token?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Reply> {
   const url = new URL(path, coordinatorBase(endpoint.url));
-  const payload = JSON.stringify(body);
+  const payload = body === undefined ? '' : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -28,8 +34,8 @@ function call(endpoint: CoordinatorEndpoint, method: string, path: string, body:
         method,
         ...trustOptions(endpoint.caFile),
         headers: {
-          authorization: `Bearer ${endpoint.token}`,
-          'content-type': 'application/json',
+          ...(endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {}),
+          ...(payload ? { 'content-type': 'application/json' } : {}),
           'content-length': Buffer.byteLength(payload),
         },
         timeout: TIMEOUT_MS,
@@ -69,7 +75,8 @@ function call(endpoint: CoordinatorEndpoint, method: string, path: string, body:
   });
 }
 
-function refused(r: Reply): P2Error {
+/** The coordinator's refusal as a P2Error with its code and message. */
+export function refused(r: Reply): P2Error {
   const err = r.json['error'] as { code?: unknown; message?: unknown } | undefined;
   const code = typeof err?.code === 'string' ? err.code : r.status === 401 ? 'UNAUTHENTICATED' : 'INTERNAL';
   const message = typeof err?.message === 'string' ? err.message : `The coordinator answered HTTP ${r.status}.`;
@@ -85,7 +92,9 @@ export async function confirmShareStored(
   walletId: string,
   address: string,
 ): Promise<{ status: string; address: string }> {
-  const r = await call(endpoint, 'POST', `/api/v1/wallets/${encodeURIComponent(walletId)}/share-stored`, { address });
+  const r = await callCoordinator(endpoint, 'POST', `/api/v1/wallets/${encodeURIComponent(walletId)}/share-stored`, {
+    address,
+  });
   if (r.status !== 200) throw refused(r);
   const status = r.json['status'];
   const active = r.json['address'];

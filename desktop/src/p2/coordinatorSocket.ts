@@ -22,6 +22,8 @@ export interface CoordinatorSocketOptions {
   connectTimeoutMs?: number;
   /** Frames that answer no request: events (something awaits this user) and errors about no live request. */
   onEvent?: (frame: EventFrame | ErrorFrame) => void;
+  /** Called once when the connection ends, whoever ended it. */
+  onClose?: () => void;
 }
 
 /** The coordinator caps frames at 300 KiB; a little room on top, and nothing larger is read. */
@@ -87,6 +89,7 @@ export class CoordinatorSocket {
             })
           : new P2Error('CONNECTION_LOST', 'The connection to the coordinator was lost. Try again.');
       this.end(this.ended ?? e);
+      this.opts.onClose?.();
     });
     // 'close' always follows and fails what is pending; this only keeps the error from being unhandled.
     ws.on('error', () => {});

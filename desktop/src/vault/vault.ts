@@ -5,6 +5,7 @@
 //     shares/<walletId>.json    one wallet's P2 share: the EncryptedShare JSON (password layer, encryptedShare.ts)
 //                               sealed again with the profile's device key from the OS keychain (deviceWrap.ts)
 //     device-setup.json         the device's one-time ring-Pedersen setup (PROTOCOL.md §4.2), stored the same way
+//     device-identity.json      the device's Ed25519 identity seed (its envelopes' signing key), stored the same way
 //     attempts/<key>.json       wrong-password counters (passwordAttempts.ts)
 //
 // Every file is mode 0600 and written atomically; a share is never overwritten (SHARE_EXISTS). Nothing is ever deleted
@@ -49,6 +50,7 @@ const WALLET_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SHARE_FILE = /^([A-Za-z0-9_-]{1,64})\.json$/;
 /** The setup's ids contain ':', which no wallet id can, so a share file can never pass for the setup or back. */
 const SETUP_IDS: ShareIds = { walletId: 'device:setup', keysetId: 'ring-pedersen' };
+const IDENTITY_IDS: ShareIds = { walletId: 'device:identity', keysetId: 'ed25519' };
 
 /** Where one secret lives and what it is bound to. */
 interface Slot {
@@ -88,6 +90,7 @@ export class Vault {
   readonly profileId: string;
   private readonly sharesDir: string;
   private readonly setupSlot: Slot;
+  private readonly identitySlot: Slot;
   private readonly attempts: PasswordAttempts;
   private readonly now: () => number;
   private readonly iterations: number;
@@ -108,6 +111,13 @@ export class Vault {
       file: path.join(this.dir, 'device-setup.json'),
       label: SETUP_IDS.walletId,
       ids: SETUP_IDS,
+      attemptsKey: 'device-setup',
+    };
+    this.identitySlot = {
+      file: path.join(this.dir, 'device-identity.json'),
+      label: IDENTITY_IDS.walletId,
+      ids: IDENTITY_IDS,
+      // One counter with the setup: both open under the same password, so guesses count together.
       attemptsKey: 'device-setup',
     };
   }
@@ -143,14 +153,16 @@ export class Vault {
   }
 
   /**
-   * A backup of the wallet's share: the EncryptedShare JSON alone (no keychain layer), freshly encrypted under the
-   * same password once that password has opened the stored share (so it counts as an attempt, with its wait).
+   * A backup of the wallet's share: the EncryptedShare JSON alone (no keychain layer), freshly encrypted under
+   * `backupPassword` (the same password by default) once `password` has opened the stored share (so it counts as an
+   * attempt, with its wait). A restored share keeps the backup's password.
    */
-  async exportBackup(walletId: string, keysetId: string, password: string): Promise<string> {
+  async exportBackup(walletId: string, keysetId: string, password: string, backupPassword = password): Promise<string> {
+    assertNewPassword(backupPassword);
     const slot = this.walletSlot(walletId, keysetId);
     const blob = await this.open(slot, password);
     try {
-      return await sealShare(blob, password, slot.ids, { iterations: this.iterations, now: this.now });
+      return await sealShare(blob, backupPassword, slot.ids, { iterations: this.iterations, now: this.now });
     } finally {
       blob.fill(0);
     }
@@ -194,6 +206,19 @@ export class Vault {
 
   async hasSetup(): Promise<boolean> {
     return exists(this.setupSlot.file);
+  }
+
+  /** Stores the device's Ed25519 identity seed. SHARE_EXISTS if the device has one. */
+  async storeIdentity(seed: Uint8Array, password: string): Promise<void> {
+    return this.store(this.identitySlot, seed, password);
+  }
+
+  async openIdentity(password: string): Promise<Uint8Array> {
+    return this.open(this.identitySlot, password);
+  }
+
+  async hasIdentity(): Promise<boolean> {
+    return exists(this.identitySlot.file);
   }
 
   private shareFile(walletId: string): string {
@@ -264,7 +289,7 @@ export class Vault {
   private async deviceKeyForWriting(): Promise<Buffer> {
     const key = await getDeviceKey(this.profileId);
     if (key) return key;
-    if ((await this.listShares()).length > 0 || (await this.hasSetup())) {
+    if ((await this.listShares()).length > 0 || (await this.hasSetup()) || (await this.hasIdentity())) {
       throw new VaultError('KEYCHAIN_UNAVAILABLE', { message: KEY_MISSING, detail: 'no device key, files exist' });
     }
     return getOrCreateDeviceKey(this.profileId);

@@ -1,0 +1,89 @@
+import { useId, useState, type FormEvent } from 'react';
+import { useAction } from '../app/hooks.ts';
+import { Dialog } from '../components/Dialog.tsx';
+import { ErrorBanner } from '../components/ErrorBanner.tsx';
+import { FormActions, PasswordField } from '../components/Field.tsx';
+
+const MAX_FILE_CHARS = 1_000_000;
+
+export function RestoreDialog(props: { walletId: string; walletName: string; onClose(): void }) {
+  const action = useAction();
+  const fileId = useId();
+  const [file, setFile] = useState<File | null>(null);
+  const [backupPassword, setBackupPassword] = useState('');
+  const [fileProblem, setFileProblem] = useState<string>();
+  const [restored, setRestored] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return setFileProblem('Choose the backup file.');
+    const text = await file.text().catch(() => null);
+    if (text === null) return setFileProblem('The file could not be read. Choose it again.');
+    if (text.length < 2 || text.length > MAX_FILE_CHARS) return setFileProblem('This is not a Tandem backup file.');
+    setFileProblem(undefined);
+    const result = await action.run('wallets.restoreBackup', { walletId: props.walletId, file: text, backupPassword });
+    setBackupPassword('');
+    if (result) setRestored(true);
+  };
+
+  return (
+    <Dialog title="Restore key share" onClose={props.onClose} busy={action.busy}>
+      {restored ? (
+        <>
+          <p className="banner success" role="status">
+            The key share of {props.walletName} was restored on this computer.
+          </p>
+          <FormActions>
+            <button type="button" onClick={props.onClose} data-autofocus="">
+              Close
+            </button>
+          </FormActions>
+        </>
+      ) : (
+        <form onSubmit={(e) => void submit(e)}>
+          <p>
+            Restores this wallet&apos;s key share on this computer from a backup file made with &ldquo;Back up key
+            share&rdquo;.
+          </p>
+          <div className="field">
+            <label htmlFor={fileId}>Backup file</label>
+            <input
+              id={fileId}
+              type="file"
+              onChange={(e) => {
+                setFile(e.target.files?.[0] ?? null);
+                setFileProblem(undefined);
+              }}
+              aria-invalid={fileProblem ? true : undefined}
+              aria-describedby={fileProblem ? `${fileId}-problem` : undefined}
+              disabled={action.busy}
+              required
+              data-autofocus=""
+            />
+            {fileProblem ? (
+              <p id={`${fileId}-problem`} className="problem">
+                {fileProblem}
+              </p>
+            ) : null}
+          </div>
+          <PasswordField
+            label="Backup password"
+            value={backupPassword}
+            onChange={setBackupPassword}
+            hint="The password chosen when the backup was made."
+            disabled={action.busy}
+          />
+          <ErrorBanner error={action.error} />
+          <FormActions>
+            <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
+              Cancel
+            </button>
+            <button type="submit" disabled={action.busy || !file || !backupPassword}>
+              {action.busy ? 'Restoring…' : 'Restore key share'}
+            </button>
+          </FormActions>
+        </form>
+      )}
+    </Dialog>
+  );
+}
