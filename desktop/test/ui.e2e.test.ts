@@ -17,7 +17,8 @@ import { CSP } from '../renderer/csp.ts';
 import { startDevShell, type DevShell } from '../src/main/devShell.ts';
 import { createDesktopApp } from '../src/main/app.ts';
 import { ensureRendererBuilt } from '../src/main/rendererBuild.ts';
-import { fund, profileOptions, startStack, type Stack } from './appHarness.ts';
+import { fund, profileOptions, stackDefaults, startStack, type Stack } from './appHarness.ts';
+import { startLyingCoordinator } from './lyingCoordinator.ts';
 import { TandemApp } from './ui/pages.ts';
 
 const CHROMIUM = process.env['TANDEM_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -79,6 +80,7 @@ async function workstation(who: string): Promise<TandemApp> {
 const state: {
   admin?: TandemApp;
   alice?: TandemApp;
+  team?: Record<'ivan' | 'paula' | 'quinn', TandemApp>;
   address?: string;
   backupFile?: string;
 } = {};
@@ -127,15 +129,16 @@ test('the signer generates the key and saves the backup; anvil funds the wallet 
 
 test('a withdrawal: requested, approved by two approvers, signed with the password, mined for the exact amount', async () => {
   const alice = state.alice!;
-  const ivan = await workstation('ivan');
-  await ivan.signIn('ivan', pw('ivan'));
-  await ivan.requestWithdrawal('Operations', RECIPIENT, '1.5', NOTE);
-  await ivan.shot('07-withdrawal-requested');
-  for (const who of ['paula', 'quinn']) {
-    const a = await workstation(who);
-    await a.signIn(who, pw(who));
-    await a.approveWithdrawal(NOTE);
-  }
+  const team = (state.team = {
+    ivan: await workstation('ivan'),
+    paula: await workstation('paula'),
+    quinn: await workstation('quinn'),
+  });
+  for (const [who, app] of Object.entries(team)) await app.signIn(who, pw(who));
+  await team.ivan.requestWithdrawal('Operations', RECIPIENT, '1.5', NOTE);
+  await team.ivan.shot('07-withdrawal-requested');
+  await team.paula.approveWithdrawal(NOTE);
+  await team.quinn.approveWithdrawal(NOTE);
 
   const chain = createPublicClient({ transport: http(s.anvil.rpcUrl) });
   const before = await chain.getBalance({ address: RECIPIENT });
@@ -173,6 +176,44 @@ test('a withdrawal: requested, approved by two approvers, signed with the passwo
   assert.equal(after - before, parseEther('1.5'));
   const receipt = await chain.getTransactionReceipt({ hash: (signed as { txHash: Hex }).txHash });
   assert.equal(receipt.status, 'success');
+});
+
+test('a coordinator that sends another transaction than the approved one: the review stops with DISPLAY_MISMATCH', async () => {
+  const { ivan, paula, quinn } = state.team!;
+  const note = 'Quarterly rent';
+  await ivan.requestWithdrawal('Operations', RECIPIENT, '0.25', note);
+  await paula.approveWithdrawal(note);
+  await quinn.approveWithdrawal(note);
+  // Alice's profile talks to a coordinator that adds 1 ETH to the transaction (and its own digest of it).
+  const liar = await startLyingCoordinator({ port: s.coordinator.port, caFile: s.caCert }, (answer) => {
+    answer.tx['value'] = (BigInt(answer.tx['value'] as string) + parseEther('1')).toString();
+  });
+  try {
+    const shell = await startDevShell({
+      rendererDir,
+      csp: CSP,
+      createApp: async (origin) =>
+        createDesktopApp(
+          await profileOptions(s, origin, {
+            defaults: { ...stackDefaults(s), coordinatorUrl: liar.url, coordinatorCaFile: liar.caFile },
+          }),
+        ),
+    });
+    shells.push(shell);
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+    await page.goto(shell.url);
+    const alice = new TandemApp(page, 'alice-lied-to');
+    await alice.signIn('alice', pw('alice'));
+    await alice.openReview(note);
+    await page
+      .getByRole('alert')
+      .getByText(/does not match what this computer computed/)
+      .waitFor();
+    await alice.shot('13-display-mismatch');
+    assert.equal(await page.getByRole('button', { name: 'Sign withdrawal' }).count(), 0, 'nothing to sign');
+  } finally {
+    await liar.close();
+  }
 });
 
 test('the backup restores on a second profile of the signer', async () => {

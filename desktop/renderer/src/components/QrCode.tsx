@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { toDataURL } from 'qrcode';
+import { Address, CopyButton } from './Address.tsx';
 
 /** The deposit address as a QR code: a data: image, which the CSP allows (img-src data:). */
 export function QrCode(props: { text: string }) {
@@ -20,7 +21,7 @@ export function QrCode(props: { text: string }) {
 }
 
 /** The "Show QR code" toggle and the code itself, under an address. */
-export function QrToggle(props: { address: string }) {
+function QrToggle(props: { address: string }) {
   const [shown, setShown] = useState(false);
   return (
     <>
@@ -33,5 +34,18 @@ export function QrToggle(props: { address: string }) {
         </div>
       ) : null}
     </>
+  );
+}
+
+/** A wallet's deposit address with what a depositor needs to pass it on: copy, or scan from another device. */
+export function DepositAddress(props: { address: string }) {
+  return (
+    <div className="address-cell">
+      <Address value={props.address} />
+      <span className="row-actions">
+        <CopyButton text={props.address} />
+        <QrToggle address={props.address} />
+      </span>
+    </div>
   );
 }

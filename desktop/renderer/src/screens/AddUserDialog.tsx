@@ -2,8 +2,9 @@ import { useState, type FormEvent } from 'react';
 import type { Role } from '../../../src/main/views.ts';
 import { useAction } from '../app/hooks.ts';
 import { Dialog } from '../components/Dialog.tsx';
+import { DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { CheckboxField, FormActions, PasswordField, TextField } from '../components/Field.tsx';
+import { CheckboxField, PasswordField, TextField } from '../components/Field.tsx';
 import { ROLE_NAME, ROLES } from '../lib/labels.ts';
 
 const MIN_PASSWORD = 12;
@@ -67,14 +68,7 @@ export function AddUserDialog(props: { onClose(): void; onAdded(): void }) {
           ) : null}
         </fieldset>
         <ErrorBanner error={action.error} />
-        <FormActions>
-          <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={action.busy}>
-            {action.busy ? 'Adding…' : 'Add user'}
-          </button>
-        </FormActions>
+        <DialogActions busy={action.busy} onCancel={props.onClose} submitLabel="Add user" busyLabel="Adding…" />
       </form>
     </Dialog>
   );

@@ -5,11 +5,14 @@ import { useState, type FormEvent } from 'react';
 import type { AddressBookEntry } from '../../../src/main/views.ts';
 import { useMe, type Me } from '../app/context.ts';
 import { useAction, useChannel } from '../app/hooks.ts';
+import { ActionsHeader } from '../components/ActionsHeader.tsx';
 import { Address } from '../components/Address.tsx';
 import { Badge } from '../components/Badge.tsx';
+import { DecisionButtons } from '../components/DecisionButtons.tsx';
 import { Dialog } from '../components/Dialog.tsx';
+import { DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { FormActions, TextField } from '../components/Field.tsx';
+import { TextField } from '../components/Field.tsx';
 import { Loading } from '../components/Loading.tsx';
 import { formatDate } from '../lib/format.ts';
 import { reviewStatus } from '../lib/labels.ts';
@@ -43,9 +46,7 @@ export function AddressBookScreen() {
               <th scope="col">Status</th>
               <th scope="col">Approvals</th>
               <th scope="col">Proposed</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -88,22 +89,11 @@ function EntryRow(props: { entry: AddressBookEntry; me: Me; onChanged(): void })
       <td>
         {canDecide ? (
           <div className="row-actions">
-            <button
-              type="button"
-              className="small"
-              disabled={action.busy}
-              onClick={() => void act('addressBook.approve')}
-            >
-              Approve
-            </button>
-            <button
-              type="button"
-              className="small danger"
-              disabled={action.busy}
-              onClick={() => void act('addressBook.reject')}
-            >
-              Reject
-            </button>
+            <DecisionButtons
+              busy={action.busy}
+              onApprove={() => void act('addressBook.approve')}
+              onReject={() => void act('addressBook.reject')}
+            />
           </div>
         ) : null}
         <ErrorBanner error={action.error} />
@@ -159,14 +149,7 @@ function AddAddressDialog(props: { onClose(): void; onAdded(): void }) {
           disabled={action.busy}
         />
         <ErrorBanner error={action.error} />
-        <FormActions>
-          <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={action.busy}>
-            {action.busy ? 'Adding…' : 'Add address'}
-          </button>
-        </FormActions>
+        <DialogActions busy={action.busy} onCancel={props.onClose} submitLabel="Add address" busyLabel="Adding…" />
       </form>
     </Dialog>
   );

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import type { Device, User } from '../../../src/main/views.ts';
 import { useMe } from '../app/context.ts';
 import { useAction, useChannel } from '../app/hooks.ts';
+import { ActionsHeader } from '../components/ActionsHeader.tsx';
 import { Badge } from '../components/Badge.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Loading } from '../components/Loading.tsx';
@@ -55,9 +56,7 @@ export function AdminScreen() {
                 <th scope="col">Public key</th>
                 <th scope="col">Status</th>
                 <th scope="col">Enrolled</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+                <ActionsHeader />
               </tr>
             </thead>
             <tbody>

@@ -3,33 +3,31 @@
 
 import { useState, type FormEvent } from 'react';
 import { useAction } from '../app/hooks.ts';
+import { CloseActions, DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { FormActions, PasswordField } from '../components/Field.tsx';
+import { PasswordField } from '../components/Field.tsx';
+import { NewPasswordFields, useNewPassword } from '../components/NewPasswordFields.tsx';
 import { downloadText } from '../lib/download.ts';
-
-const MIN_BACKUP_PASSWORD = 12;
 
 export function BackupForm(props: { walletId: string; onClose(): void; closeLabel?: string }) {
   const action = useAction();
   const [password, setPassword] = useState('');
-  const [backupPassword, setBackupPassword] = useState('');
-  const [confirm, setConfirm] = useState('');
+  const backupPassword = useNewPassword();
   const [tried, setTried] = useState(false);
   const [savedAs, setSavedAs] = useState<string | null>(null);
-
-  const backupProblem =
-    [...backupPassword].length < MIN_BACKUP_PASSWORD ? `Use at least ${MIN_BACKUP_PASSWORD} characters.` : undefined;
-  const confirmProblem = confirm !== backupPassword ? 'The two backup passwords differ.' : undefined;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setTried(true);
-    if (!password || backupProblem || confirmProblem) return;
-    const result = await action.run('wallets.exportBackup', { walletId: props.walletId, password, backupPassword });
+    if (!password || backupPassword.tooShort || backupPassword.differs) return;
+    const result = await action.run('wallets.exportBackup', {
+      walletId: props.walletId,
+      password,
+      backupPassword: backupPassword.value,
+    });
     setPassword('');
     if (!result) return;
-    setBackupPassword('');
-    setConfirm('');
+    backupPassword.clear();
     downloadText(result.fileName, result.file);
     setSavedAs(result.fileName);
   };
@@ -44,11 +42,7 @@ export function BackupForm(props: { walletId: string; onClose(): void; closeLabe
           Move the file to the bank&apos;s offline backup storage, and keep the backup password separately. Either one
           alone cannot restore the key.
         </p>
-        <FormActions>
-          <button type="button" onClick={props.onClose} data-autofocus="">
-            Close
-          </button>
-        </FormActions>
+        <CloseActions onClose={props.onClose} />
       </>
     );
   }
@@ -62,32 +56,23 @@ export function BackupForm(props: { walletId: string; onClose(): void; closeLabe
         disabled={action.busy}
         autoFocus
       />
-      <PasswordField
+      <NewPasswordFields
+        password={backupPassword}
         label="Backup password"
-        value={backupPassword}
-        onChange={setBackupPassword}
-        isNew
+        confirmLabel="Confirm backup password"
         hint="A new password that encrypts the backup file. You need it to restore; nobody can recover it."
-        problem={tried ? backupProblem : undefined}
-        disabled={action.busy}
-      />
-      <PasswordField
-        label="Confirm backup password"
-        value={confirm}
-        onChange={setConfirm}
-        isNew
-        problem={tried ? confirmProblem : undefined}
+        mismatch="The two backup passwords differ."
+        showProblems={tried}
         disabled={action.busy}
       />
       <ErrorBanner error={action.error} />
-      <FormActions>
-        <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-          {props.closeLabel ?? 'Cancel'}
-        </button>
-        <button type="submit" disabled={action.busy}>
-          {action.busy ? 'Saving backup…' : 'Save backup'}
-        </button>
-      </FormActions>
+      <DialogActions
+        busy={action.busy}
+        onCancel={props.onClose}
+        cancelLabel={props.closeLabel}
+        submitLabel="Save backup"
+        busyLabel="Saving backup…"
+      />
     </form>
   );
 }

@@ -1,8 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { useAction, useChannel } from '../app/hooks.ts';
 import { Dialog } from '../components/Dialog.tsx';
+import { DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { FormActions, SelectField, TextField } from '../components/Field.tsx';
+import { SelectField, TextField } from '../components/Field.tsx';
 import { Loading } from '../components/Loading.tsx';
 
 export function CreateWalletDialog(props: { onClose(): void; onCreated(): void }) {
@@ -45,14 +46,13 @@ export function CreateWalletDialog(props: { onClose(): void; onCreated(): void }
           disabled={action.busy}
         />
         <ErrorBanner error={action.error} />
-        <FormActions>
-          <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={action.busy || !name.trim() || !signer}>
-            {action.busy ? 'Creating…' : 'Create wallet'}
-          </button>
-        </FormActions>
+        <DialogActions
+          busy={action.busy}
+          onCancel={props.onClose}
+          submitLabel="Create wallet"
+          busyLabel="Creating…"
+          submitDisabled={!name.trim() || !signer}
+        />
       </form>
     </Dialog>
   );

@@ -6,11 +6,10 @@ import { useApp } from '../app/context.ts';
 import { useAction, useProgress } from '../app/hooks.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { FormActions, PasswordField, TextField } from '../components/Field.tsx';
+import { NewPasswordFields, useNewPassword } from '../components/NewPasswordFields.tsx';
 import { ProgressSteps } from '../components/ProgressSteps.tsx';
 import { groupHex } from '../lib/format.ts';
 import { SETUP_STEPS } from '../lib/steps.ts';
-
-const MIN_PASSWORD = 12;
 
 export function DevicePanel() {
   const { state } = useApp();
@@ -148,21 +147,16 @@ function EnrolForm() {
   const { setState } = useApp();
   const action = useAction();
   const [name, setName] = useState('');
-  const [password, setPassword] = useState('');
-  const [confirm, setConfirm] = useState('');
+  const password = useNewPassword();
   const [tried, setTried] = useState(false);
-
-  const passwordProblem = [...password].length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : undefined;
-  const confirmProblem = confirm !== password ? 'The two passwords differ.' : undefined;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setTried(true);
-    if (!name.trim() || passwordProblem || confirmProblem) return;
-    const next = await action.run('device.enroll', { deviceName: name.trim(), password });
+    if (!name.trim() || password.tooShort || password.differs) return;
+    const next = await action.run('device.enroll', { deviceName: name.trim(), password: password.value });
     if (next) {
-      setPassword('');
-      setConfirm('');
+      password.clear();
       setState(next);
     }
   };
@@ -185,20 +179,12 @@ function EnrolForm() {
           disabled={action.busy}
           required
         />
-        <PasswordField
-          value={password}
-          onChange={setPassword}
-          isNew
+        <NewPasswordFields
+          password={password}
+          confirmLabel="Confirm password"
           hint="The password protects the key shares on this computer. You need it each time you sign; nobody can reset it."
-          problem={tried ? passwordProblem : undefined}
-          disabled={action.busy}
-        />
-        <PasswordField
-          label="Confirm password"
-          value={confirm}
-          onChange={setConfirm}
-          isNew
-          problem={tried ? confirmProblem : undefined}
+          mismatch="The two passwords differ."
+          showProblems={tried}
           disabled={action.busy}
         />
         <ErrorBanner error={action.error} />

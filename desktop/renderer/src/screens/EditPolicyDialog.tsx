@@ -2,8 +2,9 @@ import { useState, type FormEvent } from 'react';
 import type { Policy } from '../../../src/main/views.ts';
 import { useAction } from '../app/hooks.ts';
 import { Dialog } from '../components/Dialog.tsx';
+import { DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { CheckboxField, FormActions, TextField } from '../components/Field.tsx';
+import { CheckboxField, TextField } from '../components/Field.tsx';
 import { parseEth, weiToInput } from '../lib/format.ts';
 
 export function EditPolicyDialog(props: { walletId: string; policy: Policy | null; onClose(): void; onSaved(): void }) {
@@ -84,14 +85,7 @@ export function EditPolicyDialog(props: { walletId: string; policy: Policy | nul
           disabled={action.busy}
         />
         <ErrorBanner error={action.error} />
-        <FormActions>
-          <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={action.busy}>
-            {action.busy ? 'Saving…' : 'Save policy'}
-          </button>
-        </FormActions>
+        <DialogActions busy={action.busy} onCancel={props.onClose} submitLabel="Save policy" busyLabel="Saving…" />
       </form>
     </Dialog>
   );

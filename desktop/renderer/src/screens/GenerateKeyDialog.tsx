@@ -7,8 +7,9 @@ import type { Wallet } from '../../../src/main/views.ts';
 import { useAction, useProgress, useRetryCountdown } from '../app/hooks.ts';
 import { Address } from '../components/Address.tsx';
 import { Dialog } from '../components/Dialog.tsx';
+import { DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { FormActions, PasswordField } from '../components/Field.tsx';
+import { PasswordField } from '../components/Field.tsx';
 import { ProgressSteps } from '../components/ProgressSteps.tsx';
 import { DKG_STEPS } from '../lib/steps.ts';
 import { BackupForm } from './BackupForm.tsx';
@@ -63,14 +64,12 @@ export function GenerateKeyDialog(props: { wallet: Wallet; onClose(): void }) {
             autoFocus
           />
           <ErrorBanner error={action.error} />
-          <FormActions>
-            <button type="button" className="secondary" onClick={props.onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={!password || wait > 0}>
-              Generate key
-            </button>
-          </FormActions>
+          <DialogActions
+            busy={action.busy}
+            onCancel={props.onClose}
+            submitLabel="Generate key"
+            submitDisabled={!password || wait > 0}
+          />
         </form>
       )}
     </Dialog>

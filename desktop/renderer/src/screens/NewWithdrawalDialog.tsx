@@ -2,8 +2,9 @@ import { useId, useState, type FormEvent } from 'react';
 import type { Wallet } from '../../../src/main/views.ts';
 import { useAction, useChannel } from '../app/hooks.ts';
 import { Dialog } from '../components/Dialog.tsx';
+import { DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { FormActions, SelectField, TextField } from '../components/Field.tsx';
+import { SelectField, TextField } from '../components/Field.tsx';
 import { parseEth } from '../lib/format.ts';
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -101,14 +102,12 @@ export function NewWithdrawalDialog(props: { wallets: Wallet[]; onClose(): void;
         />
         <ErrorBanner error={book.error} onRetry={book.reload} />
         <ErrorBanner error={action.error} />
-        <FormActions>
-          <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={action.busy}>
-            {action.busy ? 'Requesting…' : 'Request withdrawal'}
-          </button>
-        </FormActions>
+        <DialogActions
+          busy={action.busy}
+          onCancel={props.onClose}
+          submitLabel="Request withdrawal"
+          busyLabel="Requesting…"
+        />
       </form>
     </Dialog>
   );

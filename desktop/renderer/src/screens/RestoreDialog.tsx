@@ -1,8 +1,9 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useAction } from '../app/hooks.ts';
 import { Dialog } from '../components/Dialog.tsx';
+import { CloseActions, DialogActions } from '../components/DialogActions.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { FormActions, PasswordField } from '../components/Field.tsx';
+import { PasswordField } from '../components/Field.tsx';
 
 const MAX_FILE_CHARS = 1_000_000;
 
@@ -33,11 +34,7 @@ export function RestoreDialog(props: { walletId: string; walletName: string; onC
           <p className="banner success" role="status">
             The key share of {props.walletName} was restored on this computer.
           </p>
-          <FormActions>
-            <button type="button" onClick={props.onClose} data-autofocus="">
-              Close
-            </button>
-          </FormActions>
+          <CloseActions onClose={props.onClose} />
         </>
       ) : (
         <form onSubmit={(e) => void submit(e)}>
@@ -74,14 +71,13 @@ export function RestoreDialog(props: { walletId: string; walletName: string; onC
             disabled={action.busy}
           />
           <ErrorBanner error={action.error} />
-          <FormActions>
-            <button type="button" className="secondary" onClick={props.onClose} disabled={action.busy}>
-              Cancel
-            </button>
-            <button type="submit" disabled={action.busy || !file || !backupPassword}>
-              {action.busy ? 'Restoring…' : 'Restore key share'}
-            </button>
-          </FormActions>
+          <DialogActions
+            busy={action.busy}
+            onCancel={props.onClose}
+            submitLabel="Restore key share"
+            busyLabel="Restoring…"
+            submitDisabled={!file || !backupPassword}
+          />
         </form>
       )}
     </Dialog>

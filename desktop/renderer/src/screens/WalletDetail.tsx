@@ -2,12 +2,12 @@ import { useState } from 'react';
 import type { Wallet } from '../../../src/main/views.ts';
 import { useApp, useMe } from '../app/context.ts';
 import { useChannel } from '../app/hooks.ts';
-import { Address, CopyButton } from '../components/Address.tsx';
+import { Address } from '../components/Address.tsx';
 import { Badge } from '../components/Badge.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Loading } from '../components/Loading.tsx';
 import { Money } from '../components/Money.tsx';
-import { QrToggle } from '../components/QrCode.tsx';
+import { DepositAddress } from '../components/QrCode.tsx';
 import { formatDate } from '../lib/format.ts';
 import { walletStatus } from '../lib/labels.ts';
 import { BackupDialog } from './BackupDialog.tsx';
@@ -60,13 +60,7 @@ function WalletBody(props: { wallet: Wallet; onChanged(): void }) {
           <dt>Deposit address</dt>
           <dd>
             {w.address ? (
-              <div className="address-cell">
-                <Address value={w.address} />
-                <span className="row-actions">
-                  <CopyButton text={w.address} />
-                  <QrToggle address={w.address} />
-                </span>
-              </div>
+              <DepositAddress address={w.address} />
             ) : (
               <span className="muted">None yet: the key has not been generated.</span>
             )}

@@ -2,11 +2,10 @@ import { useState } from 'react';
 import type { Wallet } from '../../../src/main/views.ts';
 import { useApp, useMe } from '../app/context.ts';
 import { useChannel } from '../app/hooks.ts';
-import { Address, CopyButton } from '../components/Address.tsx';
 import { Badge } from '../components/Badge.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Loading } from '../components/Loading.tsx';
-import { QrToggle } from '../components/QrCode.tsx';
+import { DepositAddress } from '../components/QrCode.tsx';
 import { walletStatus } from '../lib/labels.ts';
 import { CreateWalletDialog } from './CreateWalletDialog.tsx';
 import { GenerateKeyDialog } from './GenerateKeyDialog.tsx';
@@ -87,13 +86,7 @@ function WalletRow(props: { wallet: Wallet; meId: string; onGenerate(): void }) 
       </td>
       <td>
         {w.address ? (
-          <div className="address-cell">
-            <Address value={w.address} />
-            <span className="row-actions">
-              <CopyButton text={w.address} />
-              <QrToggle address={w.address} />
-            </span>
-          </div>
+          <DepositAddress address={w.address} />
         ) : mustGenerate ? (
           <div className="address-cell">
             <span>You generate this wallet&apos;s key.</span>

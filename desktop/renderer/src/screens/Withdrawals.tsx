@@ -4,8 +4,10 @@ import { useState } from 'react';
 import type { Wallet, Withdrawal } from '../../../src/main/views.ts';
 import { useApp, useMe, type Me } from '../app/context.ts';
 import { useAction, useChannel } from '../app/hooks.ts';
+import { ActionsHeader } from '../components/ActionsHeader.tsx';
 import { Address } from '../components/Address.tsx';
 import { Badge } from '../components/Badge.tsx';
+import { DecisionButtons } from '../components/DecisionButtons.tsx';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Loading } from '../components/Loading.tsx';
 import { Money } from '../components/Money.tsx';
@@ -14,6 +16,8 @@ import { WITHDRAWAL_STATE, WITHDRAWAL_TONE } from '../lib/labels.ts';
 import { NewWithdrawalDialog } from './NewWithdrawalDialog.tsx';
 
 const CANCELLABLE = new Set(['pending_approval', 'approved']);
+
+type Mode = 'approve' | 'sign' | 'all';
 
 export function WithdrawalsScreen() {
   const me = useMe();
@@ -31,6 +35,7 @@ export function WithdrawalsScreen() {
       !w.approvals.some((a) => a.userId === me.id),
   );
   const toSign = list.filter((w) => w.state === 'approved' && walletById.get(w.walletId)?.signerUserId === me.id);
+  const shared = { wallets: walletById, me, onChanged: withdrawals.reload };
 
   return (
     <section aria-labelledby="withdrawals-title">
@@ -47,57 +52,27 @@ export function WithdrawalsScreen() {
       {withdrawals.loading && !withdrawals.data ? <Loading label="Loading withdrawals…" /> : null}
 
       {withdrawals.data && me.has('approver') ? (
-        <section className="panel" aria-labelledby="approve-title">
-          <h2 id="approve-title">Waiting for my approval</h2>
-          {toApprove.length === 0 ? (
-            <p className="empty">Nothing is waiting for your approval.</p>
-          ) : (
-            <WithdrawalTable
-              label="Waiting for my approval"
-              rows={toApprove}
-              wallets={walletById}
-              me={me}
-              mode="approve"
-              onChanged={withdrawals.reload}
-            />
-          )}
-        </section>
+        <WithdrawalSection
+          title="Waiting for my approval"
+          empty="Nothing is waiting for your approval."
+          rows={toApprove}
+          mode="approve"
+          {...shared}
+        />
       ) : null}
 
       {withdrawals.data && (me.has('signer') || toSign.length > 0) ? (
-        <section className="panel" aria-labelledby="sign-title">
-          <h2 id="sign-title">Ready to sign</h2>
-          {toSign.length === 0 ? (
-            <p className="empty">No approved withdrawal is waiting for your signature.</p>
-          ) : (
-            <WithdrawalTable
-              label="Ready to sign"
-              rows={toSign}
-              wallets={walletById}
-              me={me}
-              mode="sign"
-              onChanged={withdrawals.reload}
-            />
-          )}
-        </section>
+        <WithdrawalSection
+          title="Ready to sign"
+          empty="No approved withdrawal is waiting for your signature."
+          rows={toSign}
+          mode="sign"
+          {...shared}
+        />
       ) : null}
 
       {withdrawals.data ? (
-        <section className="panel" aria-labelledby="all-title">
-          <h2 id="all-title">All withdrawals</h2>
-          {list.length === 0 ? (
-            <p className="empty">No withdrawals yet.</p>
-          ) : (
-            <WithdrawalTable
-              label="All withdrawals"
-              rows={list}
-              wallets={walletById}
-              me={me}
-              mode="all"
-              onChanged={withdrawals.reload}
-            />
-          )}
-        </section>
+        <WithdrawalSection title="All withdrawals" empty="No withdrawals yet." rows={list} mode="all" {...shared} />
       ) : null}
 
       {creating ? (
@@ -111,14 +86,27 @@ export function WithdrawalsScreen() {
   );
 }
 
-function WithdrawalTable(props: {
-  label: string;
+type TableProps = {
   rows: Withdrawal[];
   wallets: Map<string, Wallet>;
   me: Me;
-  mode: 'approve' | 'sign' | 'all';
+  mode: Mode;
   onChanged(): void;
-}) {
+};
+
+/** The heading names both the region and its table, so a reader (or a test) finds either by the same words. */
+function WithdrawalSection(props: TableProps & { title: string; empty: string }) {
+  const { title, empty, ...table } = props;
+  const titleId = `${props.mode}-title`;
+  return (
+    <section className="panel" aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
+      {props.rows.length === 0 ? <p className="empty">{empty}</p> : <WithdrawalTable label={title} {...table} />}
+    </section>
+  );
+}
+
+function WithdrawalTable(props: TableProps & { label: string }) {
   return (
     <table aria-label={props.label}>
       <thead>
@@ -129,9 +117,7 @@ function WithdrawalTable(props: {
           <th scope="col">Recipient</th>
           <th scope="col">State</th>
           {props.mode === 'all' ? <th scope="col">Transaction</th> : <th scope="col">Note</th>}
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
+          <ActionsHeader />
         </tr>
       </thead>
       <tbody>
@@ -172,7 +158,7 @@ function WithdrawalTable(props: {
   );
 }
 
-function RowActions(props: { withdrawal: Withdrawal; me: Me; mode: 'approve' | 'sign' | 'all'; onChanged(): void }) {
+function RowActions(props: { withdrawal: Withdrawal; me: Me; mode: Mode; onChanged(): void }) {
   const { navigate } = useApp();
   const action = useAction();
   const w = props.withdrawal;
@@ -184,24 +170,11 @@ function RowActions(props: { withdrawal: Withdrawal; me: Me; mode: 'approve' | '
   return (
     <div className="row-actions">
       {props.mode === 'approve' ? (
-        <>
-          <button
-            type="button"
-            className="small"
-            disabled={action.busy}
-            onClick={() => void act('withdrawals.approve')}
-          >
-            Approve
-          </button>
-          <button
-            type="button"
-            className="small danger"
-            disabled={action.busy}
-            onClick={() => void act('withdrawals.reject')}
-          >
-            Reject
-          </button>
-        </>
+        <DecisionButtons
+          busy={action.busy}
+          onApprove={() => void act('withdrawals.approve')}
+          onReject={() => void act('withdrawals.reject')}
+        />
       ) : null}
       {props.mode === 'sign' ? (
         <button type="button" className="small" onClick={() => navigate({ name: 'review', withdrawalId: w.id })}>
