@@ -83,7 +83,8 @@ if (!app.requestSingleInstanceLock()) {
       );
 
       const d = await createDesktopApp({
-        profileDir: app.getPath('userData'),
+        // Development and QA runs (never a packaged app) may point each instance at its own profile.
+        profileDir: (!release && process.env['TANDEM_PROFILE_DIR']) || app.getPath('userData'),
         appOrigin: APP_ORIGIN,
         workerUrl,
         notify: (title: string, body: string) => {
