@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { buildApp } from '../scripts/buildApp.ts';
 import { startP2Job } from '../src/worker/client.ts';
 import { Vault } from '../src/vault/vault.ts';
+import { Worker } from 'node:worker_threads';
+import { utilityWorker, type UtilityProcessLike } from '../src/electron/utilityWorker.ts';
 
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
 const files = (dir: string): string[] =>
@@ -66,4 +68,28 @@ test('the bundled P2 worker runs a job (the device setup) and stores its result 
   assert.deepEqual(result, { stored: true });
   assert.equal(steps.at(-1), 'done');
   assert.equal(await new Vault(vault.dir, vault.profileId).hasSetup(), true);
+});
+
+test('as a utilityProcess (the adapter around fork, here over a worker thread): messages wait for spawn, kill ends it', async () => {
+  const forks: string[] = [];
+  // Stands in for electron's utilityProcess.fork: a separate thread instead of a process, same events.
+  const fork = (modulePath: string): UtilityProcessLike => {
+    forks.push(modulePath);
+    const w = new Worker(modulePath);
+    return {
+      on: ((event: string, listener: (...a: unknown[]) => void) =>
+        w.on(event === 'spawn' ? 'online' : event, listener)) as UtilityProcessLike['on'],
+      postMessage: (m) => w.postMessage(m),
+      kill: () => (void w.terminate(), true),
+    };
+  };
+  const dir = await mkdtemp(path.join(tmpdir(), 'tandem-utility-'));
+  const vault = { dir: path.join(dir, 'vault'), profileId: `utility-${randomBytes(4).toString('hex')}` };
+  const url = pathToFileURL(path.join(dist, 'worker', 'p2Worker.js'));
+  const result = await startP2Job(
+    { job: 'setup', profile: 'test', password: 'correct horse battery staple', vault },
+    { workerUrl: url, spawn: utilityWorker(fork) },
+  );
+  assert.deepEqual(result, { stored: true });
+  assert.deepEqual(forks, [fileURLToPath(url)]);
 });

@@ -4,7 +4,8 @@
 
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, session, shell, utilityProcess } from 'electron';
+import { utilityWorker } from './utilityWorker.ts';
 import { type DesktopApp, createDesktopApp } from '../main/app.ts';
 import {
   APP_ORIGIN,
@@ -87,6 +88,8 @@ if (!app.requestSingleInstanceLock()) {
         profileDir: (!release && process.env['TANDEM_PROFILE_DIR']) || app.getPath('userData'),
         appOrigin: APP_ORIGIN,
         workerUrl,
+        // One OS process per key job, as the packaged app runs it.
+        spawnWorker: utilityWorker((modulePath, args, options) => utilityProcess.fork(modulePath, args, options)),
         notify: (title: string, body: string) => {
           if (Notification.isSupported()) new Notification({ title, body }).show();
         },

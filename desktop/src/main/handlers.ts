@@ -17,6 +17,8 @@ export interface HandlerOptions {
   setupProfile?: 'full' | 'test';
   /** The P2 worker module (a bundled file in a packaged app). */
   workerUrl?: URL;
+  /** How a worker starts: a worker_thread unless the shell says otherwise (Electron: a utilityProcess). */
+  spawnWorker?: StartOptions['spawn'];
   /** Shown as an OS notification by the Electron shell. */
   notify?: (title: string, body: string) => void;
 }
@@ -78,7 +80,11 @@ export function createHandlers(s: DesktopSession, opts: HandlerOptions = {}): Ha
   };
 
   const job = <J extends P2JobInput>(j: J, progress: (p: P2Progress) => void) => {
-    const o: StartOptions = { onProgress: progress, ...(opts.workerUrl ? { workerUrl: opts.workerUrl } : {}) };
+    const o: StartOptions = {
+      onProgress: progress,
+      ...(opts.workerUrl ? { workerUrl: opts.workerUrl } : {}),
+      ...(opts.spawnWorker ? { spawn: opts.spawnWorker } : {}),
+    };
     return startP2Job(j, o);
   };
 

@@ -22,6 +22,17 @@ export interface StartOptions {
   workerUrl?: URL;
   /** Sees every raw message the worker posts (tests use it to prove no secret ever leaves the worker). */
   onMessage?: (msg: unknown) => void;
+  /** Starts the worker: a worker_thread by default; the Electron app passes a utilityProcess (utilityWorker.ts). */
+  spawn?: (url: URL) => WorkerLike;
+}
+
+/** The part of worker_threads' Worker that startP2Job uses, so a utilityProcess can stand in for it. */
+export interface WorkerLike {
+  on(event: 'message', listener: (msg: unknown) => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  postMessage(msg: unknown): void;
+  terminate(): Promise<unknown>;
 }
 
 const DEFAULT_WORKER = new URL('./p2Worker.ts', import.meta.url);
@@ -60,7 +71,7 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: P2Error };
 export function startP2Job<J extends P2JobInput>(job: J, opts: StartOptions = {}): Promise<ResultOf[J['job']]> {
   const id = randomUUID();
   if (opts.signal?.aborted) return Promise.reject(new P2Error('CANCELLED', 'Cancelled.'));
-  const worker = spawn(opts.workerUrl ?? DEFAULT_WORKER);
+  const worker: WorkerLike = (opts.spawn ?? spawn)(opts.workerUrl ?? DEFAULT_WORKER);
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (o: Outcome<ResultOf[J['job']]>) => {
