@@ -147,10 +147,12 @@ function CurrentPage(props: { page: Page }) {
   }
 }
 
-/** Where a notification leads: the withdrawals it is about, or the wallets for a key to generate. */
+/** Where a notification leads: the screen where the user acts on it. */
 function target(n: AppNotification): Page | null {
   const kind: string = n.kind;
   if (kind === 'key_needed') return { name: 'wallets' };
+  if (kind === 'device_approval_needed') return { name: 'admin' };
+  if (kind === 'address_approval_needed') return { name: 'addressBook' };
   if (kind.startsWith('withdrawal_') || kind === 'approval_needed' || kind === 'signature_needed')
     return { name: 'withdrawals' };
   return null;

@@ -143,7 +143,7 @@ export class CoordinatorEvents {
       case 'device_awaiting_approval':
         this.s.emit({ event: 'changed', what: 'devices' });
         return this.tell(
-          'approval_needed',
+          'device_approval_needed',
           'Workstation awaits approval',
           'A workstation was enrolled and awaits your approval in Administration.',
           id('deviceId'),
@@ -155,7 +155,7 @@ export class CoordinatorEvents {
       case 'address_book_awaiting_approval':
         this.s.emit({ event: 'changed', what: 'addressBook' });
         return this.tell(
-          'approval_needed',
+          'address_approval_needed',
           'Address awaits approval',
           'A new address-book entry awaits your approval.',
           id('entryId'),

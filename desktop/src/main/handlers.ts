@@ -56,7 +56,10 @@ export function createHandlers(s: DesktopSession, opts: HandlerOptions = {}): Ha
   const withIdentity = async <T>(password: string, run: (seed: Uint8Array) => Promise<T>): Promise<T> => {
     const d = s.state().device;
     if (d.status === 'none')
-      throw new DesktopError('DEVICE_NOT_ENROLLED', 'Set up this workstation first (Settings → This workstation).');
+      throw new DesktopError(
+        'DEVICE_NOT_ENROLLED',
+        'Set up this workstation first, in the panel at the top of the screen.',
+      );
     if (d.status === 'setup_needed')
       throw new DesktopError('SETUP_MISSING', "This workstation's one-time setup did not finish. Run it again first.");
     if (d.status === 'setting_up')

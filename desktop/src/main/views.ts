@@ -155,4 +155,11 @@ export interface Activity {
 }
 
 export type NotificationKind =
-  'approval_needed' | 'signature_needed' | 'key_needed' | 'withdrawal_confirmed' | 'withdrawal_failed' | 'setup_failed';
+  | 'approval_needed'
+  | 'device_approval_needed'
+  | 'address_approval_needed'
+  | 'signature_needed'
+  | 'key_needed'
+  | 'withdrawal_confirmed'
+  | 'withdrawal_failed'
+  | 'setup_failed';
