@@ -210,6 +210,33 @@ export interface GetSignerInfoResponse {
   version: string;
 }
 
+/**
+ * Issued by the coordinator for one approved move of a keyset to another workstation. The MAC is
+ * HMAC-SHA256 under the permit key `key_id` over the canonical encoding of fields 1–6 with its own
+ * label (proto/src/permit.ts), so it can never be read as a SigningPermit. Accepted once.
+ */
+export interface RebindPermit {
+  /** Unique per permit: 1 to 128 characters of [A-Za-z0-9_.:-]. */
+  permitId: string;
+  keysetId: string;
+  /** 32 bytes, the new workstation's Ed25519 identity key. */
+  devicePublicKey: Buffer;
+  issuedAtMs: bigint;
+  expiresAtMs: bigint;
+  keyId: string;
+  /** 32 bytes. */
+  mac: Buffer;
+}
+
+export interface RebindDeviceRequest {
+  keysetId: string;
+  permit: RebindPermit | undefined;
+}
+
+export interface RebindDeviceResponse {
+  keyset: Keyset | undefined;
+}
+
 function createBaseKeyset(): Keyset {
   return {
     keysetId: "",
@@ -1572,6 +1599,235 @@ export const GetSignerInfoResponse: MessageFns<GetSignerInfoResponse> = {
   },
 };
 
+function createBaseRebindPermit(): RebindPermit {
+  return {
+    permitId: "",
+    keysetId: "",
+    devicePublicKey: Buffer.alloc(0),
+    issuedAtMs: 0n,
+    expiresAtMs: 0n,
+    keyId: "",
+    mac: Buffer.alloc(0),
+  };
+}
+
+export const RebindPermit: MessageFns<RebindPermit> = {
+  encode(message: RebindPermit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.permitId !== "") {
+      writer.uint32(10).string(message.permitId);
+    }
+    if (message.keysetId !== "") {
+      writer.uint32(18).string(message.keysetId);
+    }
+    if (message.devicePublicKey.length !== 0) {
+      writer.uint32(26).bytes(message.devicePublicKey);
+    }
+    if (message.issuedAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.issuedAtMs) !== message.issuedAtMs) {
+        throw new globalThis.Error("value provided for field message.issuedAtMs of type int64 too large");
+      }
+      writer.uint32(32).int64(message.issuedAtMs);
+    }
+    if (message.expiresAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.expiresAtMs) !== message.expiresAtMs) {
+        throw new globalThis.Error("value provided for field message.expiresAtMs of type int64 too large");
+      }
+      writer.uint32(40).int64(message.expiresAtMs);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(50).string(message.keyId);
+    }
+    if (message.mac.length !== 0) {
+      writer.uint32(58).bytes(message.mac);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RebindPermit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRebindPermit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.permitId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keysetId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.devicePublicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.issuedAtMs = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.expiresAtMs = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mac = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRebindDeviceRequest(): RebindDeviceRequest {
+  return { keysetId: "", permit: undefined };
+}
+
+export const RebindDeviceRequest: MessageFns<RebindDeviceRequest> = {
+  encode(message: RebindDeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keysetId !== "") {
+      writer.uint32(10).string(message.keysetId);
+    }
+    if (message.permit !== undefined) {
+      RebindPermit.encode(message.permit, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RebindDeviceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRebindDeviceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keysetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permit = RebindPermit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRebindDeviceResponse(): RebindDeviceResponse {
+  return { keyset: undefined };
+}
+
+export const RebindDeviceResponse: MessageFns<RebindDeviceResponse> = {
+  encode(message: RebindDeviceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyset !== undefined) {
+      Keyset.encode(message.keyset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RebindDeviceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRebindDeviceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyset = Keyset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type MPCSignerService = typeof MPCSignerService;
 export const MPCSignerService = {
   /** KG-1 in, KG-2 out. Opens a DKG session for a new keyset. */
@@ -1684,6 +1940,24 @@ export const MPCSignerService = {
       Buffer.from(GetSignerInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetSignerInfoResponse => GetSignerInfoResponse.decode(value),
   },
+  /**
+   * Moves a keyset to another workstation: from now on only `device_public_key` may take part in
+   * its signing sessions. Needed when a user restores their key share's backup on a new
+   * workstation (its identity key differs from the one that ran the DKG). Authorised by a
+   * RebindPermit that the coordinator issues only after an administrator approved the move; the
+   * keyset must be ACTIVE. Idempotent: a retry with the same permit after a lost answer succeeds
+   * if the keyset is already bound to that key.
+   */
+  rebindDevice: {
+    path: "/tandem.mpc.v1.MPCSigner/RebindDevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RebindDeviceRequest): Buffer => Buffer.from(RebindDeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RebindDeviceRequest => RebindDeviceRequest.decode(value),
+    responseSerialize: (value: RebindDeviceResponse): Buffer =>
+      Buffer.from(RebindDeviceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RebindDeviceResponse => RebindDeviceResponse.decode(value),
+  },
 } as const;
 
 export interface MPCSignerServer extends UntypedServiceImplementation {
@@ -1718,6 +1992,15 @@ export interface MPCSignerServer extends UntypedServiceImplementation {
    * configuration; this is for operators and the coordinator's checks).
    */
   getSignerInfo: handleUnaryCall<GetSignerInfoRequest, GetSignerInfoResponse>;
+  /**
+   * Moves a keyset to another workstation: from now on only `device_public_key` may take part in
+   * its signing sessions. Needed when a user restores their key share's backup on a new
+   * workstation (its identity key differs from the one that ran the DKG). Authorised by a
+   * RebindPermit that the coordinator issues only after an administrator approved the move; the
+   * keyset must be ACTIVE. Idempotent: a retry with the same permit after a lost answer succeeds
+   * if the keyset is already bound to that key.
+   */
+  rebindDevice: handleUnaryCall<RebindDeviceRequest, RebindDeviceResponse>;
 }
 
 export interface MPCSignerClient extends Client {
@@ -1877,6 +2160,29 @@ export interface MPCSignerClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetSignerInfoResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Moves a keyset to another workstation: from now on only `device_public_key` may take part in
+   * its signing sessions. Needed when a user restores their key share's backup on a new
+   * workstation (its identity key differs from the one that ran the DKG). Authorised by a
+   * RebindPermit that the coordinator issues only after an administrator approved the move; the
+   * keyset must be ACTIVE. Idempotent: a retry with the same permit after a lost answer succeeds
+   * if the keyset is already bound to that key.
+   */
+  rebindDevice(
+    request: RebindDeviceRequest,
+    callback: (error: ServiceError | null, response: RebindDeviceResponse) => void,
+  ): ClientUnaryCall;
+  rebindDevice(
+    request: RebindDeviceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RebindDeviceResponse) => void,
+  ): ClientUnaryCall;
+  rebindDevice(
+    request: RebindDeviceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RebindDeviceResponse) => void,
   ): ClientUnaryCall;
 }
 

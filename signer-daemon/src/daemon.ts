@@ -20,6 +20,7 @@ import { loadIdentity } from './identity.ts';
 import { ensureDevPki } from '@tandem/common/devPki';
 import { DkgService } from './sessions/dkgService.ts';
 import { SigningService } from './sessions/signingService.ts';
+import { RebindService } from './sessions/rebindService.ts';
 import { mpcSignerService } from './grpc/service.ts';
 
 export interface RunningSigner {
@@ -98,6 +99,7 @@ export async function startSigner(config: DaemonConfig, opts: { log?: Logger } =
 
   const dkg = new DkgService(ctx);
   const signing = new SigningService(ctx);
+  const rebind = new RebindService(ctx);
   const state = { accepting: true, inFlight: 0 };
 
   metrics.gauge('signer_keysets_frozen', 'Keysets currently frozen', () => keysets.countByStatus().FROZEN);
@@ -114,7 +116,10 @@ export async function startSigner(config: DaemonConfig, opts: { log?: Logger } =
     'grpc.max_concurrent_streams': 256,
     'grpc.keepalive_time_ms': 60_000,
   });
-  server.addService(MPCSignerService, mpcSignerService(ctx, dkg, signing, { allowed: config.allowedClients }, state));
+  server.addService(
+    MPCSignerService,
+    mpcSignerService(ctx, dkg, signing, rebind, { allowed: config.allowedClients }, state),
+  );
   const health = new HealthImplementation({ '': 'SERVING', 'tandem.mpc.v1.MPCSigner': 'SERVING' });
   health.addToServer(server);
   const creds = ServerCredentials.createSsl(

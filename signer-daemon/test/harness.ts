@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { MPCSignerClient, type SigningPermit, type Keyset } from '@tandem/proto/mpc';
-import { permitMac } from '@tandem/proto/permit';
+import { MPCSignerClient, type SigningPermit, type RebindPermit, type Keyset } from '@tandem/proto/mpc';
+import { permitMac, rebindPermitMac } from '@tandem/proto/permit';
 import { type Identity, identityFromSeed, parseEnvelope, envelopeToJson, type Envelope } from '@tandem/tecdsa/envelope';
 import { P2Keygen } from '@tandem/tecdsa/keygen';
 import { P2Signer, type Signature } from '@tandem/tecdsa/sign';
@@ -83,6 +83,7 @@ type Method = keyof MPCSignerClient &
     | 'getKeyset'
     | 'getSigningResult'
     | 'getSignerInfo'
+    | 'rebindDevice'
   );
 
 /** Calls one RPC; a failure becomes CallFailed with the status and the stable error code. */
@@ -220,6 +221,23 @@ export function issuePermit(
     keyId: key.keyId,
   };
   return { ...fields, mac: permitMac(key.secret, fields) };
+}
+
+/** A rebind permit as the coordinator issues it once an administrator approved the move. */
+export function issueRebindPermit(
+  key: { keyId: string; secret: Uint8Array },
+  f: { keysetId: string; devicePublicKey: Uint8Array; permitId?: string; ttlMs?: number; issuedAtMs?: number },
+): RebindPermit {
+  const issued = BigInt(f.issuedAtMs ?? Date.now());
+  const fields = {
+    permitId: f.permitId ?? `rebind-${randomBytes(8).toString('hex')}`,
+    keysetId: f.keysetId,
+    devicePublicKey: Buffer.from(f.devicePublicKey),
+    issuedAtMs: issued,
+    expiresAtMs: issued + BigInt(f.ttlMs ?? 60_000),
+    keyId: key.keyId,
+  };
+  return { ...fields, mac: rebindPermitMac(key.secret, fields) };
 }
 
 /** Starts a signing up to SIGN-5 with an honest P2; returns the session id and P2's SIGN-5. */

@@ -1,6 +1,6 @@
 // The MPCSigner gRPC service: checks the caller's client-certificate identity, hands each call
-// to the DKG or signing service, and turns every failure into a status with a stable code in
-// the `tandem-error-code` trailer. Nothing thrown inside a handler escapes it.
+// to the DKG, signing or rebind service, and turns every failure into a status with a stable
+// code in the `tandem-error-code` trailer. Nothing thrown inside a handler escapes it.
 
 import { Metadata, status, type ServerUnaryCall, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
 import { TecdsaError } from '@tandem/tecdsa/errors';
@@ -12,6 +12,7 @@ import { type SignerContext } from '../context.ts';
 import { type Keyset } from '../store/keysets.ts';
 import { type DkgService } from '../sessions/dkgService.ts';
 import { type SigningService } from '../sessions/signingService.ts';
+import { type RebindService } from '../sessions/rebindService.ts';
 import { keysetIdOf } from '../sessions/inputs.ts';
 import { certIdentity } from '@tandem/common/devPki';
 
@@ -78,6 +79,7 @@ export function mpcSignerService(
   ctx: SignerContext,
   dkg: DkgService,
   signing: SigningService,
+  rebind: RebindService,
   peers: PeerCheck,
   state: { accepting: boolean; inFlight: number },
 ): MPCSignerServer {
@@ -169,6 +171,9 @@ export function mpcSignerService(
     getSignerInfo: handle('GetSignerInfo', async () => ({
       identityPublicKey: Buffer.from(ctx.identity.publicKey),
       version: SIGNER_VERSION,
+    })),
+    rebindDevice: handle('RebindDevice', async (r) => ({
+      keyset: keysetToProto(rebind.rebind({ keysetId: r.keysetId, permit: r.permit })),
     })),
   };
 }

@@ -177,6 +177,20 @@ export class KeysetStore {
       .run(nowMs, keysetId);
   }
 
+  /**
+   * Binds the keyset to another device identity key (RebindService checks the permit and the
+   * status, and audits; call inside its transaction). The sealed share is untouched: its
+   * associated data is the keyset id and version, not the device.
+   */
+  rebindDevice(keysetId: string, newDevicePublicKey: Uint8Array, nowMs: number): Keyset {
+    if (newDevicePublicKey.length !== 32) throw new SignerError('BAD_REQUEST', 'device_public_key must be 32 bytes');
+    const r = this.db
+      .prepare('UPDATE keysets SET device_public_key = ?, updated_at_ms = ? WHERE keyset_id = ?')
+      .run(Buffer.from(newDevicePublicKey), nowMs, keysetId);
+    if (r.changes !== 1) throw new SignerError('KEYSET_NOT_FOUND', `keyset ${keysetId} does not exist`);
+    return this.require(keysetId);
+  }
+
   countByStatus(): Record<KeysetStatus, number> {
     const out: Record<KeysetStatus, number> = { ACTIVE: 0, FROZEN: 0, RETIRED: 0 };
     for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM keysets GROUP BY status').all() as {
