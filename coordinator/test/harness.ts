@@ -65,6 +65,7 @@ export function disconnectedSigner(): SignerCalls {
     getSigningResult: fail,
     getKeyset: fail,
     getSignerInfo: fail,
+    rebindDevice: fail,
     close: () => {},
   };
 }

@@ -311,7 +311,7 @@ describe('policies in the database and over the API', () => {
     const shown = (await get(tokens.signer)).json() as { policy: Record<string, unknown> };
     assert.deepEqual(shown, first.json());
     const { updatedAt, ...rest } = shown.policy;
-    assert.deepEqual(rest, { walletId, ...valid, updatedBy: adminId });
+    assert.deepEqual(rest, { walletId, ...valid, updatedBy: adminId, updatedByName: 'alice' });
     assert.ok(typeof updatedAt === 'string' && Math.abs(Date.parse(updatedAt) - ctx.now()) < 60_000);
 
     const big = U256_MAX.toString();

@@ -153,4 +153,21 @@ export const MIGRATIONS: readonly string[] = [
   // exist, so a lost session returns its withdrawal to approved at once; after it, the
   // reconciler asks the signer (GetSigningResult) rather than letting it be signed twice.
   `ALTER TABLE permits ADD COLUMN finalize_sent_at_ms INTEGER;`,
+  // 3: moving a wallet's key to another workstation of its signer (a backup restored there). The
+  // signer binds each keyset to one device key; a move is requested by the user and carried out
+  // only after an admin approves it (the signer checks a rebind permit). One pending move at most.
+  `
+  CREATE TABLE wallet_moves (
+    id TEXT PRIMARY KEY,
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    from_device_id TEXT REFERENCES devices(id),
+    to_device_id TEXT NOT NULL REFERENCES devices(id),
+    requested_by TEXT NOT NULL REFERENCES users(id),
+    status TEXT NOT NULL CHECK (status IN ('PENDING', 'DONE', 'REJECTED')),
+    decided_by TEXT REFERENCES users(id),
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX wallet_moves_one_pending ON wallet_moves(wallet_id) WHERE status = 'PENDING';
+  `,
 ];

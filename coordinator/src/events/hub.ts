@@ -13,6 +13,7 @@ export interface Connection {
 export type Event =
   | { event: 'wallet_awaiting_dkg'; walletId: string }
   | { event: 'wallet_changed'; walletId: string; status: string }
+  | { event: 'wallet_move_awaiting_approval'; walletId: string }
   | { event: 'withdrawal_changed'; withdrawalId: string; state: string }
   | { event: 'withdrawal_awaiting_approval'; withdrawalId: string }
   | { event: 'withdrawal_awaiting_signature'; withdrawalId: string }

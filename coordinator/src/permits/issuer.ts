@@ -4,8 +4,8 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { permitMac } from '@tandem/proto/permit';
-import { type SigningPermit } from '@tandem/proto/mpc';
+import { permitMac, rebindPermitMac } from '@tandem/proto/permit';
+import { type RebindPermit, type SigningPermit } from '@tandem/proto/mpc';
 import { ConfigError } from '../config.ts';
 import { type Db } from '../db/db.ts';
 
@@ -52,4 +52,25 @@ export function issuePermit(
     'INSERT INTO permits (permit_id, withdrawal_id, keyset_id, tx_digest, issued_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
   ).run(fields.permitId, w.withdrawalId, w.keysetId, fields.txHash, nowMs, nowMs + ttlMs);
   return { ...fields, mac: permitMac(key.secret, fields) };
+}
+
+/**
+ * A permit for moving a keyset to another workstation's identity key, issued only once an admin
+ * approved the move (wallets/moves.ts). The move's audit entry records its id.
+ */
+export function issueRebindPermit(
+  key: PermitKey,
+  r: { keysetId: string; devicePublicKey: Uint8Array },
+  nowMs: number,
+  ttlMs: number,
+): RebindPermit {
+  const fields = {
+    permitId: `rb-${randomBytes(12).toString('hex')}`,
+    keysetId: r.keysetId,
+    devicePublicKey: Buffer.from(r.devicePublicKey),
+    issuedAtMs: BigInt(nowMs),
+    expiresAtMs: BigInt(nowMs + ttlMs),
+    keyId: key.keyId,
+  };
+  return { ...fields, mac: rebindPermitMac(key.secret, fields) };
 }

@@ -7,6 +7,7 @@ import { authenticate, requireRole, signedInUser } from '../auth/guard.ts';
 import { idParamsSchema } from '../auth/schemas.ts';
 import { iso } from '../auth/views.ts';
 import { type EventHub } from '../events/hub.ts';
+import { UserRepo } from '../auth/users.ts';
 import { WalletRepo } from '../wallets/repo.ts';
 import { MAX_QUORUM, PolicyRepo, type WalletPolicy } from './repo.ts';
 
@@ -33,13 +34,15 @@ interface PutBody {
 }
 
 /** Amounts as decimal strings: JSON numbers cannot hold a uint256. */
-export const policyView = (p: WalletPolicy) => ({
+export const policyView = (p: WalletPolicy, updatedByName: string | null) => ({
   walletId: p.walletId,
   perWithdrawalLimitWei: p.perWithdrawalLimitWei.toString(),
   dailyLimitWei: p.dailyLimitWei.toString(),
   whitelistOnly: p.whitelistOnly,
   quorum: p.quorum,
   updatedBy: p.updatedBy,
+  /** The admin's username, for people (null if that user no longer exists). */
+  updatedByName,
   updatedAt: iso(p.updatedAtMs),
 });
 
@@ -59,6 +62,8 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: CoordinatorConte
   const wallets = new WalletRepo(ctx.db);
   const policies = new PolicyRepo(ctx.db);
   const signedIn = authenticate(ctx);
+  const users = new UserRepo(ctx.db);
+  const view = (p: WalletPolicy) => policyView(p, users.get(p.updatedBy)?.username ?? null);
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/wallets/:id/policy',
@@ -67,7 +72,7 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: CoordinatorConte
       wallets.require(req.params.id);
       // A wallet without a policy is a normal state (it cannot withdraw yet), not a missing resource.
       const p = policies.get(req.params.id);
-      return { policy: p ? policyView(p) : null };
+      return { policy: p ? view(p) : null };
     },
   );
 
@@ -99,7 +104,7 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: CoordinatorConte
           return after;
         })
         .immediate();
-      return { policy: policyView(p) };
+      return { policy: view(p) };
     },
   );
 }

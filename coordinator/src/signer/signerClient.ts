@@ -12,6 +12,8 @@ import {
   type GetKeysetResponse,
   type GetSigningResultResponse,
   type GetSignerInfoResponse,
+  type RebindDeviceResponse,
+  type RebindPermit,
   type StartDKGRequest,
   type StartDKGResponse,
   type StartSigningRequest,
@@ -50,6 +52,7 @@ export interface SignerCalls {
   getSigningResult(permitId: string): Promise<GetSigningResultResponse>;
   getKeyset(keysetId: string): Promise<GetKeysetResponse>;
   getSignerInfo(): Promise<GetSignerInfoResponse>;
+  rebindDevice(keysetId: string, permit: RebindPermit): Promise<RebindDeviceResponse>;
   close(): void;
 }
 
@@ -116,6 +119,8 @@ export function connectSigner(
     getSigningResult: (permitId) => idempotent('getSigningResult', { permitId }),
     getKeyset: (keysetId) => idempotent('getKeyset', { keysetId }),
     getSignerInfo: () => idempotent('getSignerInfo', {}),
+    // Safe to retry: the signer answers a repeated permit for a move already made with success.
+    rebindDevice: (keysetId, permit) => idempotent('rebindDevice', { keysetId, permit }),
     close: () => client.close(),
   };
 }

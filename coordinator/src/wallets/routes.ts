@@ -10,9 +10,10 @@ import { UserRepo } from '../auth/users.ts';
 import { type EventHub } from '../events/hub.ts';
 import { type Wallet, WalletRepo } from './repo.ts';
 import { listDeposits } from '../chain/depositStore.ts';
+import { type PendingMoveView, approveMove, pendingMoveViews, rejectMove, requestMove } from './moves.ts';
 
 /** What clients see. The address appears only once both shares are stored. */
-export const walletView = (w: Wallet) => ({
+export const walletView = (w: Wallet, pendingMove: PendingMoveView | null = null) => ({
   id: w.id,
   name: w.name,
   status: w.status,
@@ -22,6 +23,9 @@ export const walletView = (w: Wallet) => ({
   address: w.status === 'ACTIVE' ? w.address : null,
   publicKey: w.status === 'ACTIVE' && w.publicKey ? w.publicKey.toString('hex') : null,
   keyGenerated: w.signerConfirmedAtMs !== null,
+  /** The workstation (device id) whose identity key the signer accepts for this wallet's key. */
+  deviceId: w.deviceId,
+  pendingMove,
   createdAt: new Date(w.createdAtMs).toISOString(),
 });
 
@@ -71,12 +75,68 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     },
   );
 
-  app.get('/api/v1/wallets', { onRequest: [auth] }, async () => ({ wallets: wallets.list().map(walletView) }));
+  app.get('/api/v1/wallets', { onRequest: [auth] }, async () => {
+    const moves = pendingMoveViews(ctx);
+    return { wallets: wallets.list().map((w) => walletView(w, moves.get(w.id))) };
+  });
+
+  const view = (w: Wallet) => walletView(w, pendingMoveViews(ctx, w.id).get(w.id));
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/wallets/:id',
     { onRequest: [auth], schema: { params: idParam } },
-    async (req) => walletView(wallets.require(req.params.id)),
+    async (req) => view(wallets.require(req.params.id)),
+  );
+
+  // Moving the wallet's key to another workstation of its signer (moves.ts): asked by the user
+  // from that workstation, approved or refused by another admin.
+  const admins = (except: string) =>
+    users
+      .list()
+      .filter((u) => !u.disabled && u.roles.includes('admin') && u.id !== except)
+      .map((u) => u.id);
+
+  app.post<{ Params: { id: string }; Body: { deviceId: string } }>(
+    '/api/v1/wallets/:id/move',
+    {
+      onRequest: [auth, requireRole('signer')],
+      schema: {
+        params: idParam,
+        body: {
+          type: 'object',
+          required: ['deviceId'],
+          additionalProperties: false,
+          properties: { deviceId: { type: 'string', minLength: 1, maxLength: 64 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const user = signedInUser(req);
+      const m = requestMove(ctx, user, req.params.id, req.body.deviceId);
+      hub.notify(admins(user.id), { event: 'wallet_move_awaiting_approval', walletId: m.walletId });
+      return reply.status(201).send(view(wallets.require(m.walletId)));
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/wallets/:id/move/approve',
+    { onRequest: [auth, requireRole('admin')], schema: { params: idParam } },
+    async (req) => {
+      const w = await approveMove(ctx, signedInUser(req), req.params.id);
+      hub.notify([w.signerUserId], { event: 'wallet_changed', walletId: w.id, status: w.status });
+      return view(w);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/wallets/:id/move/reject',
+    { onRequest: [auth], schema: { params: idParam } },
+    async (req) => {
+      rejectMove(ctx, signedInUser(req), req.params.id);
+      const w = wallets.require(req.params.id);
+      hub.notify([w.signerUserId], { event: 'wallet_changed', walletId: w.id, status: w.status });
+      return view(w);
+    },
   );
 
   // Incoming transfers with their confirmations, and the balance the node reports.
