@@ -1,7 +1,7 @@
 // The desktop's main-process logic through its one edge (dispatch), against a real coordinator, signer daemon and
 // anvil, with the P2 worker in worker_threads and the vault in the real (headless) keychain: the channel table's
 // checks, then a whole treasury day: users, enrolment, a wallet, a deposit, a withdrawal approved and signed and
-// mined, a backup restored on a second profile, and the idle lock.
+// mined, a backup restored on a second workstation and the wallet moved there by an admin, and the idle lock.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,7 +126,7 @@ test('the idle lock signs the user out and keeps the username for the lock scree
   assert.equal(st.event === 'state' && st.state.user, null);
 });
 
-test('a treasury day: enrol, approve, wallet, deposit, withdrawal approved, reviewed, signed, mined; backup restored', async () => {
+test('a treasury day: enrol, approve, wallet, deposit, withdrawal signed and mined; backup restored on a laptop, wallet moved there, signed there', async () => {
   const admin1 = await app();
   await call(admin1.a, 'session.signIn', { username: 'root', password: admin.password });
   const mk = (username: string, roles: Array<'admin' | 'initiator' | 'approver' | 'signer'>) =>
@@ -238,7 +238,8 @@ test('a treasury day: enrol, approve, wallet, deposit, withdrawal approved, revi
     ),
   );
 
-  // Backup, then restore on a second profile of Alice's; the restored share opens with the backup password.
+  // Backup, then restore on Alice's laptop: another profile, so another identity key, which the signer does not
+  // accept for this wallet until an admin approves moving the wallet there.
   const backup = await call(desk.a, 'wallets.exportBackup', {
     walletId: wallet.id,
     password: PASSWORD,
@@ -247,34 +248,71 @@ test('a treasury day: enrol, approve, wallet, deposit, withdrawal approved, revi
   assert.match(backup.fileName, /^tandem-backup-Operations-/);
   const parsed = JSON.parse(backup.file) as Record<string, unknown>;
   assert.equal(parsed['walletId'], wallet.id);
+  const LAPTOP = 'laptop password 2026';
+  const restore = (a: DesktopApp, backupPassword: string, password = LAPTOP) =>
+    call(a, 'wallets.restoreBackup', { walletId: wallet.id, file: backup.file, backupPassword, password });
   const second = await app();
   await call(second.a, 'session.signIn', { username: 'alice', password: pw('alice') });
-  assert.equal(
-    await code(
-      call(second.a, 'wallets.restoreBackup', {
-        walletId: wallet.id,
-        file: backup.file,
-        backupPassword: 'not the backup pw',
-      }),
-    ),
-    'WRONG_PASSWORD',
+  assert.equal(await code(restore(second.a, 'backup password 2026')), 'DEVICE_NOT_ENROLLED');
+  const laptop = (await call(second.a, 'device.enroll', { deviceName: 'Alice laptop', password: LAPTOP })).device;
+  await until(
+    'the laptop setup',
+    () => second.events.find((e) => e.event === 'state' && e.state.device.status === 'PENDING'),
+    120_000,
   );
-  await call(second.a, 'wallets.restoreBackup', {
+  await call(admin1.a, 'devices.approve', { deviceId: laptop.id! });
+  await until('the laptop approval', async () =>
+    (await call(second.a, 'app.state', {})).device.status === 'APPROVED' ? true : undefined,
+  );
+  assert.equal(await code(restore(second.a, 'not the backup pw')), 'WRONG_PASSWORD');
+  assert.equal(await code(restore(second.a, 'backup password 2026', 'not the laptop pw')), 'WRONG_PASSWORD');
+  const restored = (await restore(second.a, 'backup password 2026')).wallet;
+  assert.deepEqual([restored.hasShare, restored.onThisWorkstation], [true, false]);
+  assert.equal(await code(restore(second.a, 'backup password 2026')), 'SHARE_EXISTS');
+
+  // A second withdrawal: the laptop may not sign it yet (the desk still may).
+  const { withdrawal: w2 } = await call(ivan.a, 'withdrawals.request', {
     walletId: wallet.id,
-    file: backup.file,
-    backupPassword: 'backup password 2026',
+    to,
+    amountWei: parseEther('0.5').toString(),
   });
-  assert.equal((await call(second.a, 'wallets.list', {})).wallets.find((w) => w.id === wallet.id)?.hasShare, true);
+  for (const who of ['paula', 'quinn']) {
+    const ap = await app();
+    await call(ap.a, 'session.signIn', { username: who, password: pw(who) });
+    await call(ap.a, 'withdrawals.approve', { withdrawalId: w2.id });
+  }
+  await call(second.a, 'withdrawals.review', { withdrawalId: w2.id });
   assert.equal(
-    await code(
-      call(second.a, 'wallets.restoreBackup', {
-        walletId: wallet.id,
-        file: backup.file,
-        backupPassword: 'backup password 2026',
-      }),
-    ),
-    'SHARE_EXISTS',
+    await code(call(second.a, 'withdrawals.sign', { withdrawalId: w2.id, password: LAPTOP })),
+    'WALLET_ON_OTHER_WORKSTATION',
   );
+
+  // Alice asks to move the wallet to the laptop; the admin is told, and approves; the signer now accepts the laptop.
+  const asked = (await call(second.a, 'wallets.requestMove', { walletId: wallet.id })).wallet;
+  assert.equal(asked.pendingMove?.toDeviceId, laptop.id);
+  assert.equal(await code(call(second.a, 'wallets.requestMove', { walletId: wallet.id })), 'CONFLICT');
+  await until('the move notice', () =>
+    admin1.events.find(
+      (e) => e.event === 'notification' && e.kind === 'wallet_move_approval_needed' && e.subject === wallet.id,
+    ),
+  );
+  const moved = (await call(admin1.a, 'wallets.approveMove', { walletId: wallet.id })).wallet;
+  assert.deepEqual([moved.deviceId, moved.pendingMove], [laptop.id, null]);
+  const onLaptop = (await call(second.a, 'wallets.list', {})).wallets.find((w) => w.id === wallet.id)!;
+  const onDesk = (await call(desk.a, 'wallets.list', {})).wallets.find((w) => w.id === wallet.id)!;
+  assert.deepEqual([onLaptop.onThisWorkstation, onDesk.onThisWorkstation], [true, false]);
+  await call(desk.a, 'withdrawals.review', { withdrawalId: w2.id });
+  assert.equal(
+    await code(call(desk.a, 'withdrawals.sign', { withdrawalId: w2.id, password: PASSWORD })),
+    'WALLET_ON_OTHER_WORKSTATION',
+  );
+  // The laptop signs with its own password (the restored share was sealed under it) and the withdrawal is mined.
+  await call(second.a, 'withdrawals.review', { withdrawalId: w2.id });
+  const signed2 = await call(second.a, 'withdrawals.sign', { withdrawalId: w2.id, password: LAPTOP });
+  await until('the second confirmation', async () => {
+    const w = (await call(ivan.a, 'withdrawals.list', {})).withdrawals.find((x) => x.id === w2.id)!;
+    return w.state === 'confirmed' && w.txHash === signed2.txHash ? w : undefined;
+  });
 
   // Alice's own history shows what she did.
   const activity = (await call(desk.a, 'activity.list', {})).entries.map((e) => e.action);
@@ -282,5 +320,5 @@ test('a treasury day: enrol, approve, wallet, deposit, withdrawal approved, revi
 
   // Nothing secret in any event any app emitted.
   for (const x of [admin1, desk, ivan, second])
-    assert.doesNotMatch(JSON.stringify(x.events), /correct horse|backup password 2026|Tr3asury/);
+    assert.doesNotMatch(JSON.stringify(x.events), /correct horse|backup password 2026|laptop password|Tr3asury/);
 });

@@ -336,6 +336,14 @@ test('a backup exported here restores on a second profile (another device key); 
   await rejectsWith(() => vaultB.importBackup(backup, PASSWORD, W1), 'SHARE_EXISTS');
   assert.equal(await mode(shareFile(dirB, W1.walletId)), 0o600);
 
+  // Restored under this workstation's own password: that password opens it, the backup's no longer does.
+  const vaultR = new Vault(path.join(root, 'profile-r'), profileB);
+  await vaultR.importBackup(backup, PASSWORD, W1, OTHER_PASSWORD);
+  const reopened = await vaultR.openShare(W1.walletId, W1.keysetId, OTHER_PASSWORD);
+  assert.deepEqual(reopened, p2Blob);
+  reopened.fill(0);
+  await rejectsWith(() => vaultR.openShare(W1.walletId, W1.keysetId, PASSWORD), 'WRONG_PASSWORD');
+
   // Two profiles, two device keys: profile B's file means nothing to profile A's key.
   const keyA = await deviceKeyOf(profileA);
   const keyB = await deviceKeyOf(profileB);

@@ -152,6 +152,7 @@ function target(n: AppNotification): Page | null {
   const kind: string = n.kind;
   if (kind === 'key_needed') return { name: 'wallets' };
   if (kind === 'device_approval_needed') return { name: 'admin' };
+  if (kind === 'wallet_move_approval_needed' && n.subject) return { name: 'wallet', walletId: n.subject };
   if (kind === 'address_approval_needed') return { name: 'addressBook' };
   if (kind.startsWith('withdrawal_') || kind === 'approval_needed' || kind === 'signature_needed')
     return { name: 'withdrawals' };

@@ -45,7 +45,13 @@ export const requests = {
     walletId: id,
     file: z.string().min(2).max(1_000_000),
     backupPassword: password,
+    /** This workstation's password: the restored share is sealed under it. */
+    password,
   }),
+  /** Asks an administrator to move the wallet's key to this workstation (after a restore here). */
+  'wallets.requestMove': z.strictObject({ walletId: id }),
+  'wallets.approveMove': z.strictObject({ walletId: id }),
+  'wallets.rejectMove': z.strictObject({ walletId: id }),
   'policy.get': z.strictObject({ walletId: id }),
   'policy.set': z.strictObject({
     walletId: id,
@@ -107,7 +113,10 @@ export interface Responses {
   'wallets.generateKey': { walletId: string; address: string };
   'wallets.deposits': { deposits: Views.Deposit[]; balanceWei: string };
   'wallets.exportBackup': { fileName: string; file: string };
-  'wallets.restoreBackup': { walletId: string };
+  'wallets.restoreBackup': { wallet: Views.Wallet };
+  'wallets.requestMove': { wallet: Views.Wallet };
+  'wallets.approveMove': { wallet: Views.Wallet };
+  'wallets.rejectMove': { wallet: Views.Wallet };
   'policy.get': { policy: Views.Policy | null };
   'policy.set': { policy: Views.Policy };
   'withdrawals.list': { withdrawals: Views.Withdrawal[] };
@@ -151,7 +160,9 @@ export type UiEvent =
   /** The app state changed (signed out, locked, setup finished…). */
   | { event: 'state'; state: AppState }
   /** Shown in the app and as an OS notification. */
-  | { event: 'notification'; kind: Views.NotificationKind; title: string; body: string; subject?: string };
+  | { event: 'notification'; kind: Views.NotificationKind; title: string; body: string; subject?: string }
+  /** A newer Tandem, signed by a release key and verified, is downloaded and can be installed (updateService.ts). */
+  | { event: 'update_ready'; version: string };
 
 export const CHANNELS = Object.keys(requests) as Channel[];
 export const isChannel = (c: unknown): c is Channel => typeof c === 'string' && Object.hasOwn(requests, c);

@@ -140,6 +140,14 @@ export class CoordinatorEvents {
         );
       case 'wallet_changed':
         return this.s.emit({ event: 'changed', what: 'wallets' });
+      case 'wallet_move_awaiting_approval':
+        this.s.emit({ event: 'changed', what: 'wallets' });
+        return this.tell(
+          'wallet_move_approval_needed',
+          'Wallet move awaits approval',
+          "A user asks to move a wallet's key to another workstation. Open the wallet to approve or refuse.",
+          id('walletId'),
+        );
       case 'device_awaiting_approval':
         this.s.emit({ event: 'changed', what: 'devices' });
         return this.tell(

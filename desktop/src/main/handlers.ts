@@ -23,6 +23,9 @@ export interface HandlerOptions {
   notify?: (title: string, body: string) => void;
 }
 
+/** A wallet as the coordinator sends it: without what only this desktop knows. */
+type CoordinatorWallet = Omit<Views.Wallet, 'hasShare' | 'onThisWorkstation'>;
+
 type Handlers = { [C in Channel]: (req: RequestOf<C>) => Promise<ResponseOf<C>> };
 
 /** Channels that answer without a sign-in. */
@@ -43,10 +46,21 @@ export function createHandlers(s: DesktopSession, opts: HandlerOptions = {}): Ha
     { approved: { to: string; amountWei: string; chainId: number }; prepared: PreparedSigning }
   >();
 
+  /** The coordinator's wallet view, with what only this desktop knows about it. */
+  const local = (w: CoordinatorWallet, hasShare: boolean): Views.Wallet => ({
+    ...w,
+    hasShare,
+    onThisWorkstation: w.deviceId !== null && w.deviceId === s.deviceRecord()?.id,
+  });
   const wallet = async (walletId: string): Promise<Views.Wallet> => {
     // The coordinator answers a wallet or a withdrawal as the bare view.
-    const w = await s.api<Omit<Views.Wallet, 'hasShare'>>('GET', `/api/v1/wallets/${enc(walletId)}`);
-    return { ...w, hasShare: await s.vault.hasShare(w.id) };
+    const w = await s.api<CoordinatorWallet>('GET', `/api/v1/wallets/${enc(walletId)}`);
+    return local(w, await s.vault.hasShare(w.id));
+  };
+  const walletAction = async (walletId: string, path: string, body?: object) => {
+    const w = await s.api<CoordinatorWallet>('POST', `/api/v1/wallets/${enc(walletId)}/${path}`, body);
+    s.emit({ event: 'changed', what: 'wallets' });
+    return { wallet: local(w, await s.vault.hasShare(w.id)) };
   };
 
   const progressTo = (job: 'dkg' | 'sign', subject: string) => (p: P2Progress) =>
@@ -156,14 +170,14 @@ export function createHandlers(s: DesktopSession, opts: HandlerOptions = {}): Ha
     },
 
     'wallets.list': async () => {
-      const r = await s.api<{ wallets: Array<Omit<Views.Wallet, 'hasShare'>> }>('GET', '/api/v1/wallets');
+      const r = await s.api<{ wallets: CoordinatorWallet[] }>('GET', '/api/v1/wallets');
       const held = new Set(await s.vault.listShares());
-      return { wallets: r.wallets.map((w) => ({ ...w, hasShare: held.has(w.id) })) };
+      return { wallets: r.wallets.map((w) => local(w, held.has(w.id))) };
     },
     'wallets.create': async (req) => {
-      const w = await s.api<Omit<Views.Wallet, 'hasShare'>>('POST', '/api/v1/wallets', req);
+      const w = await s.api<CoordinatorWallet>('POST', '/api/v1/wallets', req);
       s.emit({ event: 'changed', what: 'wallets' });
-      return { wallet: { ...w, hasShare: false } };
+      return { wallet: local(w, false) };
     },
     'wallets.generateKey': async (req) => {
       const w = await wallet(req.walletId);
@@ -195,10 +209,36 @@ export function createHandlers(s: DesktopSession, opts: HandlerOptions = {}): Ha
     },
     'wallets.restoreBackup': async (req) => {
       const w = await wallet(req.walletId);
-      await s.vault.importBackup(req.file, req.backupPassword, { walletId: w.id, keysetId: w.dkgWalletId });
+      if (w.signerUserId !== s.user().id)
+        throw new DesktopError('FORBIDDEN', "This wallet's key share belongs to the user it is assigned to.");
+      // The share is sealed under this workstation's password, which its identity proves (with the usual wait
+      // after wrong tries); so the workstation must be set up first.
+      if (!(await s.vault.hasIdentity()))
+        throw new DesktopError(
+          'DEVICE_NOT_ENROLLED',
+          'Set up this workstation first, in the panel at the top of the screen, then restore the backup.',
+        );
+      (await s.vault.openIdentity(req.password)).fill(0);
+      await s.vault.importBackup(
+        req.file,
+        req.backupPassword,
+        { walletId: w.id, keysetId: w.dkgWalletId },
+        req.password,
+      );
       s.emit({ event: 'changed', what: 'wallets' });
-      return { walletId: w.id };
+      return { wallet: { ...w, hasShare: true } };
     },
+    'wallets.requestMove': async (req) => {
+      const device = s.deviceRecord();
+      if (!device || s.state().device.status !== 'APPROVED')
+        throw new DesktopError(
+          'DEVICE_NOT_APPROVED',
+          'An administrator has not approved this workstation yet. Ask them to approve it, then try again.',
+        );
+      return walletAction(req.walletId, 'move', { deviceId: device.id });
+    },
+    'wallets.approveMove': async (req) => walletAction(req.walletId, 'move/approve'),
+    'wallets.rejectMove': async (req) => walletAction(req.walletId, 'move/reject'),
     'policy.get': async (req) => s.api('GET', `/api/v1/wallets/${enc(req.walletId)}/policy`),
     'policy.set': async ({ walletId, ...policy }) => s.api('PUT', `/api/v1/wallets/${enc(walletId)}/policy`, policy),
 
@@ -255,6 +295,13 @@ export function createHandlers(s: DesktopSession, opts: HandlerOptions = {}): Ha
         throw new DesktopError(
           'SHARE_NOT_FOUND',
           'This computer holds no key share for this wallet. Restore it from its backup file.',
+        );
+      // The bank signer would refuse this workstation's messages: say why before asking for anything.
+      if (!w.onThisWorkstation)
+        throw new DesktopError(
+          'WALLET_ON_OTHER_WORKSTATION',
+          "This wallet's key is bound to another workstation. Open the wallet and ask to move it here; an " +
+            'administrator approves the move.',
         );
       const result = await withIdentity(req.password, (identitySeed) =>
         job(

@@ -46,8 +46,23 @@ export interface Wallet {
   publicKey: string | null;
   keyGenerated: boolean;
   createdAt: string;
+  /** The workstation whose identity key the bank signer accepts for this wallet. */
+  deviceId: string | null;
+  /** A move of the key to another workstation, waiting for an administrator. */
+  pendingMove: WalletMove | null;
   /** This desktop holds the wallet's user share. */
   hasShare: boolean;
+  /** The bank signer accepts this workstation for the wallet (it ran the key generation, or the key moved here). */
+  onThisWorkstation: boolean;
+}
+
+export interface WalletMove {
+  id: string;
+  toDeviceId: string;
+  toDeviceName: string;
+  requestedBy: string;
+  requestedByName: string;
+  requestedAt: string;
 }
 
 export interface Deposit {
@@ -66,6 +81,7 @@ export interface Policy {
   whitelistOnly: boolean;
   quorum: number;
   updatedBy: string;
+  updatedByName: string | null;
   updatedAt: string;
 }
 
@@ -157,6 +173,7 @@ export interface Activity {
 export type NotificationKind =
   | 'approval_needed'
   | 'device_approval_needed'
+  | 'wallet_move_approval_needed'
   | 'address_approval_needed'
   | 'signature_needed'
   | 'key_needed'

@@ -32,7 +32,6 @@ import {
   decryptEncryptedShare,
   parseEncryptedShare,
   sealShare,
-  serializeEncryptedShare,
 } from './encryptedShare.ts';
 import { PasswordAttempts } from './passwordAttempts.ts';
 
@@ -169,12 +168,20 @@ export class Vault {
   }
 
   /**
-   * Restores a backup made by exportBackup (on any machine) for the wallet and keyset the caller expects, after
-   * checking that `password` opens it, wrapped with this profile's device key. SHARE_EXISTS if this profile already
-   * holds the wallet; SHARE_CORRUPTED if the file is damaged or belongs to another wallet or keyset. Wrong passwords
-   * here are not throttled: whoever holds a backup file can try passwords offline anyway (PBKDF2 is its protection).
+   * Restores a backup made by exportBackup (on any machine) for the wallet and keyset the caller expects: opened with
+   * `backupPassword`, then sealed afresh under `password` (this workstation's password, so one password opens
+   * everything here; the backup's own password by default) and wrapped with this profile's device key. SHARE_EXISTS
+   * if this profile already holds the wallet; SHARE_CORRUPTED if the file is damaged or belongs to another wallet or
+   * keyset. Wrong backup passwords are not throttled: whoever holds a backup file can try passwords offline anyway
+   * (PBKDF2 is its protection).
    */
-  async importBackup(json: string, password: string, expected: ShareIds): Promise<void> {
+  async importBackup(
+    json: string,
+    backupPassword: string,
+    expected: ShareIds,
+    password = backupPassword,
+  ): Promise<void> {
+    assertNewPassword(password);
     const slot = this.walletSlot(expected.walletId, expected.keysetId);
     if (await exists(slot.file)) throw new VaultError('SHARE_EXISTS');
     let share: EncryptedShare;
@@ -190,8 +197,12 @@ export class Vault {
       });
     }
     await this.writeWrapped(slot, async () => {
-      (await decryptEncryptedShare(share, password)).fill(0);
-      return serializeEncryptedShare(share);
+      const blob = await decryptEncryptedShare(share, backupPassword);
+      try {
+        return await sealShare(blob, password, slot.ids, { iterations: this.iterations, now: this.now });
+      } finally {
+        blob.fill(0);
+      }
     });
   }
 

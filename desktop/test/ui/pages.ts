@@ -160,17 +160,39 @@ export class TandemApp {
     return file;
   }
 
-  async restoreBackup(wallet: string, file: string, backupPassword: string): Promise<void> {
+  async restoreBackup(wallet: string, file: string, backupPassword: string, password: string): Promise<void> {
     await this.openWallet(wallet);
     await this.page.getByRole('button', { name: 'Restore key share' }).click();
     const d = this.dialog(/Restore key share/);
     await d.getByLabel('Backup file').setInputFiles(file);
     await d.getByLabel('Backup password').fill(backupPassword);
+    await d.getByLabel('Workstation password').fill(password);
     await d.getByRole('button', { name: 'Restore key share' }).click();
     await d.getByText(`The key share of ${wallet} was restored on this computer.`).waitFor({ timeout: 60_000 });
     await this.shot('12-restored');
     await d.getByRole('button', { name: 'Close', exact: true }).last().click();
     await d.waitFor({ state: 'detached' });
+  }
+
+  /** On the wallet's page: asks to move its key to this workstation (after a restore here). */
+  async requestMove(wallet: string): Promise<void> {
+    await this.openWallet(wallet);
+    await this.page.getByRole('button', { name: 'Move wallet to this workstation' }).click();
+    await this.page.getByText(/You asked on .* to move this wallet's key/).waitFor();
+  }
+
+  /** An admin approves a pending move of the wallet's key, from the wallet's page. */
+  async approveMove(wallet: string): Promise<void> {
+    await this.openWallet(wallet);
+    await this.page.getByRole('button', { name: 'Approve move' }).waitFor();
+    await this.shot('15-approve-move');
+    await this.page.getByRole('button', { name: 'Approve move' }).click();
+    await this.page.getByRole('button', { name: 'Approve move' }).waitFor({ state: 'detached', timeout: 30_000 });
+  }
+
+  /** The wallet page's "Signs from" line: this workstation or another. */
+  signsFrom(): Locator {
+    return this.page.getByText('Signs from').locator('xpath=following-sibling::*[1]');
   }
 
   async depositsShow(wallet: string, eth: string): Promise<void> {

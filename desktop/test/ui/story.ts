@@ -16,6 +16,7 @@ import { type TandemApp } from './pages.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const BACKUP_PASSWORD = 'a different backup phrase';
+export const LAPTOP_PASSWORD = "the laptop's own phrase";
 /** Coordinator passwords that pass its policy (never containing the username). */
 export const pw = (user: string) => `Tr3asury-${[...user].reverse().join('')}-pw`;
 export const RECIPIENT = '0x000000000000000000000000000000000000bEEF' as Hex;
@@ -134,16 +135,28 @@ export function treasuryStory(env: StoryEnv): StoryState {
     assert.equal(receipt.status, 'success');
   });
 
-  test('the backup restores on a second profile of the signer', async () => {
+  test("the backup restores on the signer's laptop, and the wallet moves there once an admin approves", async () => {
     const second = await env.open('alice-laptop');
     await second.signIn('alice', pw('alice'));
-    await second.restoreBackup('Operations', state.backupFile!, BACKUP_PASSWORD);
+    const key = await second.enrol("Alice's laptop", LAPTOP_PASSWORD);
+    await state.admin!.approveDevice(key);
+    await second.page
+      .getByRole('heading', { name: 'This workstation is waiting for approval' })
+      .waitFor({ state: 'detached', timeout: 30_000 });
+    await second.restoreBackup('Operations', state.backupFile!, BACKUP_PASSWORD, LAPTOP_PASSWORD);
     await second.openWallet('Operations');
     await second.page
       .getByText('Key share on this computer')
       .locator('xpath=following-sibling::*[1]')
       .getByText('Yes')
       .waitFor();
+    await second.signsFrom().getByText('Another workstation').waitFor();
+    await second.requestMove('Operations');
+    await second.shot('14-move-requested');
+    await state.admin!.approveMove('Operations');
+    await second.openWallet('Operations');
+    await second.signsFrom().getByText('This workstation').waitFor({ timeout: 30_000 });
+    await second.shot('16-moved-here');
     const errors = [state.admin, state.alice, second].flatMap((a) => env.errorsOf(a!));
     assert.deepEqual(errors, [], 'no page errors or console errors');
   });

@@ -12,8 +12,9 @@ export function RestoreDialog(props: { walletId: string; walletName: string; onC
   const fileId = useId();
   const [file, setFile] = useState<File | null>(null);
   const [backupPassword, setBackupPassword] = useState('');
+  const [password, setPassword] = useState('');
   const [fileProblem, setFileProblem] = useState<string>();
-  const [restored, setRestored] = useState(false);
+  const [restored, setRestored] = useState<{ onThisWorkstation: boolean } | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -22,9 +23,15 @@ export function RestoreDialog(props: { walletId: string; walletName: string; onC
     if (text === null) return setFileProblem('The file could not be read. Choose it again.');
     if (text.length < 2 || text.length > MAX_FILE_CHARS) return setFileProblem('This is not a Tandem backup file.');
     setFileProblem(undefined);
-    const result = await action.run('wallets.restoreBackup', { walletId: props.walletId, file: text, backupPassword });
+    const result = await action.run('wallets.restoreBackup', {
+      walletId: props.walletId,
+      file: text,
+      backupPassword,
+      password,
+    });
     setBackupPassword('');
-    if (result) setRestored(true);
+    setPassword('');
+    if (result) setRestored({ onThisWorkstation: result.wallet.onThisWorkstation });
   };
 
   return (
@@ -32,8 +39,15 @@ export function RestoreDialog(props: { walletId: string; walletName: string; onC
       {restored ? (
         <>
           <p className="banner success" role="status">
-            The key share of {props.walletName} was restored on this computer.
+            The key share of {props.walletName} was restored on this computer. It opens with this workstation&apos;s
+            password.
           </p>
+          {restored.onThisWorkstation ? null : (
+            <p>
+              To sign with it here, choose &ldquo;Move wallet to this workstation&rdquo; on the wallet: an administrator
+              approves the move, and the bank signer then accepts this workstation for this wallet.
+            </p>
+          )}
           <CloseActions onClose={props.onClose} />
         </>
       ) : (
@@ -70,13 +84,20 @@ export function RestoreDialog(props: { walletId: string; walletName: string; onC
             hint="The password chosen when the backup was made."
             disabled={action.busy}
           />
+          <PasswordField
+            label="Workstation password"
+            value={password}
+            onChange={setPassword}
+            hint="This workstation's password: the restored key share will open with it."
+            disabled={action.busy}
+          />
           <ErrorBanner error={action.error} />
           <DialogActions
             busy={action.busy}
             onCancel={props.onClose}
             submitLabel="Restore key share"
             busyLabel="Restoring…"
-            submitDisabled={!file || !backupPassword}
+            submitDisabled={!file || !backupPassword || !password}
           />
         </form>
       )}

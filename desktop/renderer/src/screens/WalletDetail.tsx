@@ -14,6 +14,7 @@ import { BackupDialog } from './BackupDialog.tsx';
 import { EditPolicyDialog } from './EditPolicyDialog.tsx';
 import { GenerateKeyDialog } from './GenerateKeyDialog.tsx';
 import { RestoreDialog } from './RestoreDialog.tsx';
+import { WalletMove } from './WalletMove.tsx';
 
 type Open = 'backup' | 'restore' | 'policy' | 'generate' | null;
 
@@ -71,6 +72,12 @@ function WalletBody(props: { wallet: Wallet; onChanged(): void }) {
           <dd>{isSigner ? 'You' : 'Another user'}</dd>
           <dt>Key share on this computer</dt>
           <dd>{w.hasShare ? 'Yes' : 'No'}</dd>
+          {w.keyGenerated ? (
+            <>
+              <dt>Signs from</dt>
+              <dd>{w.onThisWorkstation ? 'This workstation' : 'Another workstation'}</dd>
+            </>
+          ) : null}
           <dt>Created</dt>
           <dd>{formatDate(w.createdAt)}</dd>
         </dl>
@@ -92,6 +99,8 @@ function WalletBody(props: { wallet: Wallet; onChanged(): void }) {
           ) : null}
         </div>
       </div>
+
+      <WalletMove wallet={w} onChanged={props.onChanged} />
 
       {active ? (
         <section className="panel" aria-labelledby="deposits-title">
@@ -175,7 +184,7 @@ function WalletBody(props: { wallet: Wallet; onChanged(): void }) {
             <dd>{policy.data.policy.quorum}</dd>
             <dt>Last changed</dt>
             <dd>
-              {formatDate(policy.data.policy.updatedAt)} by {policy.data.policy.updatedBy}
+              {formatDate(policy.data.policy.updatedAt)} by {policy.data.policy.updatedByName ?? 'a removed user'}
             </dd>
           </dl>
         ) : null}
