@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, session, shell, utilityProcess } from 'electron';
 import { utilityWorker } from './utilityWorker.ts';
 import { type DesktopApp, createDesktopApp } from '../main/app.ts';
+import { type UiEventSink, type UpdateService, startUpdates } from '../main/updateService.ts';
 import {
   APP_ORIGIN,
   APP_SCHEME,
@@ -39,6 +40,7 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   let win: BrowserWindow | null = null;
   let desktop: DesktopApp | null = null;
+  let updates: UpdateService | null = null;
   let closing: Promise<void> | null = null;
   let closed = false;
 
@@ -67,6 +69,8 @@ if (!app.requestSingleInstanceLock()) {
     event.preventDefault();
     closing ??= desktop
       .close()
+      // Last, with the session closed: the update installer the user chose, if still intact, goes to the OS.
+      .then(() => updates?.close())
       .catch((e: unknown) => console.error('Tandem: closing failed', e))
       .finally(() => {
         closed = true;
@@ -83,9 +87,10 @@ if (!app.requestSingleInstanceLock()) {
         callback({ responseHeaders: cspHeaders(details.responseHeaders) }),
       );
 
+      // Development and QA runs (never a packaged app) may point each instance at its own profile.
+      const profileDir = (!release && process.env['TANDEM_PROFILE_DIR']) || app.getPath('userData');
       const d = await createDesktopApp({
-        // Development and QA runs (never a packaged app) may point each instance at its own profile.
-        profileDir: (!release && process.env['TANDEM_PROFILE_DIR']) || app.getPath('userData'),
+        profileDir,
         appOrigin: APP_ORIGIN,
         workerUrl,
         // One OS process per key job, as the packaged app runs it.
@@ -99,8 +104,16 @@ if (!app.requestSingleInstanceLock()) {
       ipcMain.handle(IPC_INVOKE, (event, channel: unknown, request: unknown) =>
         d.dispatch(channel, request, senderInfo(event)),
       );
-      d.onEvent((e) => {
-        if (win && !win.isDestroyed()) win.webContents.send(IPC_EVENT, e);
+      const send: UiEventSink = (e) => win?.isDestroyed() === false && win.webContents.send(IPC_EVENT, e);
+      d.onEvent(send);
+      // Updates: off unless IT's policy sets updateUrl; signature, hash and the user's choice in updateService.ts.
+      updates = startUpdates({
+        profileDir,
+        currentVersion: app.getVersion(),
+        emit: send,
+        ask: (q) => dialog.showMessageBox(q).then((r) => r.response === 0),
+        openInstaller: (file) => shell.openPath(file),
+        quit: () => app.quit(),
       });
 
       win = new BrowserWindow(windowOptions({ preload, release }));
