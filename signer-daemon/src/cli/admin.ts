@@ -13,6 +13,8 @@ import { SignerError } from '../errors.ts';
 import { type Keyset } from '../store/keysets.ts';
 import { BackupError } from '@tandem/common/backup';
 import { backupSigner, restoreSigner } from '../ops/backup.ts';
+import { rotateSignerKek } from '../ops/rotateKek.ts';
+import { RekeyError } from '../store/rekey.ts';
 
 const USAGE = `usage: admin <command> [--config FILE]
   init                                  create the data directory, KEK, database and signer identity
@@ -30,7 +32,12 @@ const USAGE = `usage: admin <command> [--config FILE]
                                         time, SHA-256); the KEK itself is never in a backup: back it up apart
   restore --from DIR [--force]          install a backup into the data directory (stop the signer first); needs
                                         the KEK the backup was made with; --force replaces an existing database
-                                        (kept in <dataDir>/replaced-<time>/)`;
+                                        (kept in <dataDir>/replaced-<time>/)
+  rotate-kek --new-kek-file FILE [--operator NAME]
+                                        re-seal every share, permit key and the identity seed under the KEK in FILE
+                                        (64 hex characters, mode 600), in one transaction (audited); stop the signer
+                                        first. It does not install FILE: do that, then start the signer, take a
+                                        backup, and keep the old KEK while backups made under it are kept`;
 
 const show = (k: Keyset) => ({
   keysetId: k.keysetId,
@@ -48,8 +55,9 @@ const operatorName = (args: string[], env: NodeJS.ProcessEnv) =>
   option(args, '--operator') ?? env.SUDO_USER ?? userInfo().username;
 
 /**
- * Every command, including the ones that wait on I/O (backup, restore); returns the exit code: 0 done,
- * 1 refused (a backup check failed), 2 usage or configuration. Throws only unexpected errors.
+ * Every command, including the ones that wait on I/O (backup, restore) or need the database to themselves
+ * (rotate-kek); returns the exit code: 0 done, 1 refused (a backup or rotation check failed), 2 usage or
+ * configuration. Throws only unexpected errors.
  */
 export async function runAdminCli(
   argv: string[],
@@ -81,9 +89,21 @@ export async function runAdminCli(
       out(JSON.stringify(summary));
       return 0;
     }
+    if (cmd === 'rotate-kek') {
+      const file = option(args, '--new-kek-file');
+      if (!file) throw new UsageError('rotate-kek --new-kek-file FILE [--operator NAME]');
+      // Not through runAdmin: that opens the store the daemon's way, which would generate a missing
+      // development KEK and share the database; the rotation needs the current KEK and the database to itself.
+      const summary = rotateSignerKek(loadConfig(env, args), env, {
+        newKekFile: resolve(file),
+        operator: operatorName(args, env),
+      });
+      out(JSON.stringify(summary, null, 2));
+      return 0;
+    }
     return runAdmin(argv, env, out);
   } catch (e) {
-    if (e instanceof BackupError) {
+    if (e instanceof BackupError || e instanceof RekeyError) {
       err(`admin: ${e.message}\n`);
       return 1;
     }
@@ -95,7 +115,7 @@ export async function runAdminCli(
   }
 }
 
-/** The synchronous commands (everything but backup and restore). */
+/** The commands that work on the open store (everything but backup, restore and rotate-kek). */
 export function runAdmin(
   argv: string[],
   env = process.env,
@@ -107,7 +127,8 @@ export function runAdmin(
     return cmd ? 0 : 2;
   }
   // Before the store is opened below: a restore must never find a fresh database created in its target.
-  if (cmd === 'backup' || cmd === 'restore') throw new UsageError(`${cmd} runs through runAdminCli`);
+  if (cmd === 'backup' || cmd === 'restore' || cmd === 'rotate-kek')
+    throw new UsageError(`${cmd} runs through runAdminCli`);
   const config = loadConfig(env, args);
   const now = () => Date.now();
   const store = openSignerStore(config, now, env);

@@ -11,7 +11,8 @@ export interface PermitKey {
   secret: Buffer;
 }
 
-const ad = (keyId: string) => associatedData('tandem-permit-key', keyId);
+/** A permit key's associated data: its key id (also used by rotate-kek). */
+export const permitKeyAd = (keyId: string) => associatedData('tandem-permit-key', keyId);
 
 export class PermitKeys {
   constructor(
@@ -24,7 +25,7 @@ export class PermitKeys {
     const r = this.db.prepare('SELECT * FROM permit_keys WHERE key_id = ?').get(keyId) as
       { key_id: string; secret_sealed: Buffer; retired_at_ms: number | null } | undefined;
     if (!r || (r.retired_at_ms !== null && r.retired_at_ms <= nowMs)) return undefined;
-    return { keyId: r.key_id, secret: this.kek.open(r.secret_sealed, ad(r.key_id)) };
+    return { keyId: r.key_id, secret: this.kek.open(r.secret_sealed, permitKeyAd(r.key_id)) };
   }
 
   /** Key ids with their state, newest first (no secrets). */
@@ -47,7 +48,7 @@ export class PermitKeys {
       this.db.prepare('UPDATE permit_keys SET retired_at_ms = ? WHERE retired_at_ms IS NULL').run(nowMs + graceMs);
       this.db
         .prepare('INSERT INTO permit_keys (key_id, secret_sealed, created_at_ms) VALUES (?, ?, ?)')
-        .run(key.keyId, this.kek.seal(key.secret, ad(key.keyId)), nowMs);
+        .run(key.keyId, this.kek.seal(key.secret, permitKeyAd(key.keyId)), nowMs);
     })();
     return key;
   }

@@ -90,6 +90,45 @@ export function openDb(file: string): Db {
   return db;
 }
 
+/** openDbExclusive's refusal: another connection (a running signer, an admin command, a reader) has the file open. */
+export class DbInUseError extends Error {
+  override readonly name = 'DbInUseError';
+}
+
+/**
+ * Opens an existing database for an offline change (rotate-kek) and keeps it to itself until close().
+ * The signer keeps no pid or lock file: its SQLite connection is the mark that it runs. In WAL mode every
+ * connection that has read the database (the signer reads it at open) holds a shared lock on the file for
+ * as long as it stays open; with locking_mode=EXCLUSIVE the first access here needs an exclusive lock on
+ * the file, which SQLite grants only when no other connection holds one, in this process or another. It
+ * then keeps that lock until close: while it is held no other connection, not even a reader, can use the
+ * database, so a signer started meanwhile cannot open it ("database is locked") and stops.
+ */
+export function openDbExclusive(file: string): Db {
+  const db = new Database(file, { fileMustExist: true, timeout: 1_000 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE'); // takes the file lock, kept after COMMIT in this locking mode
+    db.exec('COMMIT');
+  } catch (e) {
+    db.close();
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+      throw new DbInUseError(`${file} is open in another process: stop the signer (and any admin command) first`);
+    throw e;
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
+
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length)

@@ -73,10 +73,20 @@ export function loadKek(src: KekSource): { kek: KeyEncryptionKey; origin: 'env' 
     writeFileSync(src.file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
     return { kek: aesGcmKek(key), origin: 'generated' };
   }
+  const key = readKekFile(src.file);
+  try {
+    return { kek: aesGcmKek(key), origin: 'file' };
+  } finally {
+    key.fill(0); // aesGcmKek keeps its own copy
+  }
+}
+
+/** A KEK file's 32 bytes: 64 hex characters, in a file nobody but its owner can read (mode 600 or 400). */
+export function readKekFile(file: string): Buffer {
   // Like ssh with private keys: a KEK others can read is refused rather than trusted.
-  const mode = statSync(src.file).mode & 0o777;
-  if (mode & 0o077) throw new Error(`KEK file ${src.file} has mode ${mode.toString(8)}; it must be 600`);
-  return { kek: aesGcmKek(parseKekHex(readFileSync(src.file, 'utf8'), src.file)), origin: 'file' };
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) throw new Error(`KEK file ${file} has mode ${mode.toString(8)}; it must be 600`);
+  return parseKekHex(readFileSync(file, 'utf8'), file);
 }
 
 /** Length-prefixed associated data, so that ("ab","c") and ("a","bc") differ. */

@@ -44,7 +44,8 @@ interface Row {
 const SHARE_VERSION = 1;
 /** Lifetime failures past decryption after which a keyset is retired for good. */
 export const MAX_LIFETIME_FAILURES = 2;
-const shareAd = (keysetId: string, version: number) => associatedData('tandem-p1-share', keysetId, version);
+/** A share's associated data: the keyset id and row version (also used by rotate-kek, which re-seals under it). */
+export const shareAd = (keysetId: string, version: number) => associatedData('tandem-p1-share', keysetId, version);
 
 function toKeyset(r: Row): Keyset {
   return {
