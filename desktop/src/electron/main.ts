@@ -106,7 +106,6 @@ if (!app.requestSingleInstanceLock()) {
       );
       const send: UiEventSink = (e) => win?.isDestroyed() === false && win.webContents.send(IPC_EVENT, e);
       d.onEvent(send);
-      // Updates: off unless IT's policy sets updateUrl; signature, hash and the user's choice in updateService.ts.
       updates = startUpdates({
         profileDir,
         currentVersion: app.getVersion(),
