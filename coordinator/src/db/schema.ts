@@ -170,4 +170,7 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE UNIQUE INDEX wallet_moves_one_pending ON wallet_moves(wallet_id) WHERE status = 'PENDING';
   `,
+  // 4: a withdrawal's latest permit is looked up on the signing path (SIGN-5) and by the reconciler;
+  // without an index that was a scan of every permit ever issued.
+  `CREATE INDEX permits_withdrawal ON permits(withdrawal_id, issued_at_ms);`,
 ];

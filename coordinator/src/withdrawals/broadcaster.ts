@@ -1,6 +1,12 @@
 // Sends signed withdrawals and follows them to their receipts: signed → broadcast → confirmed
 // (or failed when the transaction reverted). Idempotent by construction: the stored raw
 // transaction is what is (re)sent, after a crash too, and it is never signed again.
+//
+// A send the node refuses (the wallet short of funds for the fees, the node down) is retried with
+// a growing wait per withdrawal, from 1 s up to RETRY_MAX_MS, so a stuck transaction neither
+// floods the node and the log nor slows everything else the coordinator does.
+
+const RETRY_MAX_MS = 60_000;
 
 import { type CoordinatorContext } from '../context.ts';
 import { broadcast } from '../chain/broadcast.ts';
@@ -9,6 +15,8 @@ import { type WithdrawalService } from './service.ts';
 export class Broadcaster {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Withdrawals whose last send failed: how often, and not before when to try again. */
+  private readonly retries = new Map<string, { failures: number; atMs: number }>();
 
   constructor(
     private readonly ctx: CoordinatorContext,
@@ -26,9 +34,15 @@ export class Broadcaster {
     const c = this.ctx;
     const repo = this.withdrawals.repo;
     await this.reconcile().catch((err: unknown) => c.log.warn({ err: (err as Error).message }, 'reconcile failed'));
-    for (const w of repo.inStates(['signed'])) {
+    const signed = repo.inStates(['signed']);
+    const waiting = new Set(signed.map((w) => w.id));
+    for (const id of this.retries.keys()) if (!waiting.has(id)) this.retries.delete(id);
+    for (const w of signed) {
+      const retry = this.retries.get(w.id);
+      if (retry && c.now() < retry.atMs) continue;
       try {
         const sent = await broadcast(c.chain, w.rawSigned as `0x${string}`);
+        this.retries.delete(w.id);
         const moved = c.db.transaction(() => {
           if (!repo.transition(w.id, ['signed'], 'broadcast', c.now())) return false;
           c.audit.append('coordinator', 'withdrawal.broadcast', w.id, {
@@ -39,7 +53,13 @@ export class Broadcaster {
         })();
         if (moved) this.withdrawals.notifyChanged(repo.require(w.id));
       } catch (err) {
-        c.log.warn({ withdrawalId: w.id, err: (err as Error).message }, 'broadcast failed; will retry');
+        const failures = (retry?.failures ?? 0) + 1;
+        const waitMs = Math.min(RETRY_MAX_MS, 1000 * 2 ** (failures - 1));
+        this.retries.set(w.id, { failures, atMs: c.now() + waitMs });
+        c.log.warn(
+          { withdrawalId: w.id, err: (err as Error).message, failures, retryInMs: waitMs },
+          'broadcast failed; will retry',
+        );
       }
     }
     if (repo.inStates(['broadcast']).length === 0) return;

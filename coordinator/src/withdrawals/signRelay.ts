@@ -6,8 +6,7 @@
 
 import { type WebSocket } from 'ws';
 import { signingPayload, serializeSigned } from '@tandem/tecdsa/txDigest';
-import { signatureMatches } from '@tandem/tecdsa/sign';
-import { Point } from '@tandem/tecdsa/curve';
+import { HALF_N, SECP256K1_N, secp } from '@tandem/tecdsa/curve';
 import { type CoordinatorContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { type AuthenticatedUser } from '../auth/guard.ts';
@@ -22,6 +21,29 @@ import { type WithdrawalService } from './service.ts';
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
+
+/**
+ * Whether a signature is low-s and recovers, with its recovery id, to the wallet's key. Recovery
+ * alone suffices: Q = r⁻¹(s·R − e·G) for the R its recovery id names means s·R = e·G + r·Q, which is
+ * exactly ECDSA verification, and a wrong recovery id (which would send the transaction from another
+ * address) recovers another key. One double multiplication instead of a verification plus a recovery,
+ * on the path between the signer's answer and the desktop's.
+ */
+export function recoversTo(
+  sig: { r: bigint; s: bigint; recid: 0 | 1 },
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (sig.r < 1n || sig.r >= SECP256K1_N || sig.s < 1n || sig.s > HALF_N) return false;
+  try {
+    const recovered = secp.recoverPublicKey(new secp.Signature(sig.r, sig.s, sig.recid).toBytes('recovered'), digest, {
+      prehash: false,
+    });
+    return Buffer.from(recovered).equals(Buffer.from(publicKey));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Checks a signature from the signer against the withdrawal's digest and wallet key, then
@@ -39,7 +61,7 @@ export function storeSignature(
   const tx = withdrawals.preparedTx(w);
   const sig = { r: big(signature.r), s: big(signature.s), recid: signature.recoveryId as 0 | 1 };
   // The signature must be for this digest and this wallet's key before anything is stored.
-  if (!signatureMatches(sig, w.txDigest!, Point.fromBytes(wallet.publicKey!)))
+  if (!recoversTo(sig, w.txDigest!, wallet.publicKey!))
     throw new ApiError('SIGNER_REFUSED', 'the signature does not verify for this wallet');
   const raw = serializeSigned(tx, sig.r, sig.s, sig.recid);
   const stored = c.db
@@ -182,7 +204,9 @@ export class SignRelay {
       }
       const raw = storeSignature(c, this.withdrawals, s.subject, res.signature!, false);
       this.sessions.finish(s.id);
-      this.onSigned(s.subject);
+      // The broadcast starts once the desktop has its answer, not before.
+      const signed = s.subject;
+      setImmediate(() => this.onSigned(signed));
       return {
         type: 'sign_complete',
         sessionId: s.id,

@@ -69,10 +69,22 @@ export interface PeerCheck {
   allowed: readonly string[];
 }
 
+/**
+ * Identities of client certificates already seen, by their exact DER bytes: parsing a certificate on
+ * every call cost about as much as the call itself. Bounded: a few coordinators ever call.
+ */
+const identities = new Map<string, string | undefined>();
+
 /** The verified client certificate's identity (TLS already checked the chain). */
 function peerIdentity(call: ServerUnaryCall<unknown, unknown>): string | undefined {
   const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
-  return raw ? certIdentity(raw) : undefined;
+  if (!raw) return undefined;
+  const key = raw.toString('base64');
+  if (identities.has(key)) return identities.get(key);
+  const id = certIdentity(raw);
+  if (identities.size >= 64) identities.clear();
+  identities.set(key, id);
+  return id;
 }
 
 export function mpcSignerService(

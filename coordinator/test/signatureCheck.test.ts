@@ -1,0 +1,34 @@
+// The coordinator's own check of a signature from the signer before it stores a signed transaction: low-s, and
+// recovery with its recovery id to the wallet's key (which is ECDSA verification, and pins the transaction's sender).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { SECP256K1_N, secp } from '@tandem/tecdsa/curve';
+import { recoversTo } from '../src/withdrawals/signRelay.ts';
+
+secp.hashes.hmacSha256 ??= (k: Uint8Array, m: Uint8Array) => createHmac('sha256', k).update(m).digest();
+
+test('a signature counts only if it is low-s and recovers, with its own recovery id, to the wallet key', () => {
+  const key = secp.utils.randomSecretKey();
+  const wallet = secp.getPublicKey(key, true);
+  const other = secp.getPublicKey(secp.utils.randomSecretKey(), true);
+  for (let i = 0; i < 8; i++) {
+    const digest = randomBytes(32);
+    const raw = secp.sign(digest, key, { prehash: false, format: 'recovered' });
+    const parsed = secp.Signature.fromBytes(raw, 'recovered');
+    const sig = { r: parsed.r, s: parsed.s, recid: parsed.recovery as 0 | 1 };
+    assert.equal(recoversTo(sig, digest, wallet), true);
+    assert.equal(recoversTo(sig, randomBytes(32), wallet), false, 'another digest');
+    assert.equal(recoversTo(sig, digest, other), false, 'another wallet');
+    assert.equal(
+      recoversTo({ ...sig, recid: (1 - sig.recid) as 0 | 1 }, digest, wallet),
+      false,
+      'the other recovery id',
+    );
+    assert.equal(recoversTo({ ...sig, s: SECP256K1_N - sig.s }, digest, wallet), false, 'high s');
+    assert.equal(recoversTo({ ...sig, r: 0n }, digest, wallet), false);
+    assert.equal(recoversTo({ ...sig, s: 0n }, digest, wallet), false);
+    assert.equal(recoversTo({ ...sig, r: SECP256K1_N }, digest, wallet), false);
+  }
+});
