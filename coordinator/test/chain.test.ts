@@ -282,12 +282,31 @@ describe('allocateNonce', () => {
     assert.throws(() => alloc('no-such-wallet', address, 0), { code: 'WALLET_NOT_FOUND' });
   });
 
-  it('releaseNonce gives back only the newest nonce', () => {
+  const release = (w: string, nonce: number) => db.transaction(() => releaseNonce(db, w, nonce))();
+
+  it('releaseNonce lowers the top for the newest nonce and keeps an older one as a hole the next withdrawal fills', () => {
+    const address = randomAddress();
+    const w = insertWallet(db, userId, address);
+    assert.deepEqual([alloc(w, address, 0), alloc(w, address, 0), alloc(w, address, 0)], [0, 1, 2]);
+    // Nonce 2 is out (its transaction may wait in the mempool): giving back 0 leaves a hole.
+    assert.equal(release(w, 0), false);
+    assert.equal(alloc(w, address, 0), 0, 'the hole first, so the later transaction can go through');
+    assert.equal(alloc(w, address, 0), 3);
+    // Holes right below a released top fold into it.
+    assert.equal(release(w, 1), false);
+    assert.equal(release(w, 2), false);
+    assert.equal(release(w, 3), true);
+    assert.equal(alloc(w, address, 0), 1, 'next_nonce came down past the holes at 2 and 1');
+    assert.equal(alloc(w, address, 0), 2);
+  });
+
+  it('a hole the chain has moved past is dropped, not reused', () => {
     const address = randomAddress();
     const w = insertWallet(db, userId, address);
     assert.deepEqual([alloc(w, address, 0), alloc(w, address, 0)], [0, 1]);
-    assert.equal(db.transaction(() => releaseNonce(db, w, 0))(), false, 'nonce 1 is out: 0 would leave a hole');
-    assert.equal(db.transaction(() => releaseNonce(db, w, 1))(), true);
-    assert.equal(alloc(w, address, 0), 1);
+    assert.equal(release(w, 0), false);
+    // Another tool sent nonce 0 and 1 from this address meanwhile: the chain's next is 2.
+    assert.equal(alloc(w, address, 2), 2);
+    assert.equal(alloc(w, address, 2), 3);
   });
 });

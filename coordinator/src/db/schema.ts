@@ -173,4 +173,14 @@ export const MIGRATIONS: readonly string[] = [
   // 4: a withdrawal's latest permit is looked up on the signing path (SIGN-5) and by the reconciler;
   // without an index that was a scan of every permit ever issued.
   `CREATE INDEX permits_withdrawal ON permits(withdrawal_id, issued_at_ms);`,
+  // 5: nonces given back below a wallet's newest one (a withdrawal cancelled, edited or expired after
+  // its transaction was fixed). The next withdrawal takes the lowest, so a later transaction waiting
+  // in the mempool behind that hole goes through as soon as the wallet pays out again.
+  `
+  CREATE TABLE wallet_free_nonces (
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    nonce INTEGER NOT NULL,
+    PRIMARY KEY (wallet_id, nonce)
+  ) STRICT;
+  `,
 ];
