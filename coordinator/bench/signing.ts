@@ -1,28 +1,35 @@
 // `npm run -s bench -w coordinator [-- --json] [--sequential N] [--concurrent N] [--wallets K]`
 //
 // Signing sessions end to end through the real coordinator (HTTPS + WSS) and the real signer
-// (gRPC over mutual TLS) on loopback, with the desktop's P2 in this process. Measures the
-// signing itself (sign_start → sign_complete, P2's precomputed encryption mask allowed, as in
-// tecdsa's online figure), sequentially and with N sessions at once over K wallets; every
-// signature is verified by P2 and by the coordinator, and each stored transaction is checked to
-// be its own withdrawal's (no cross-talk). Also measures tecdsa in-process for the comparison: one
-// in-process signing right after each end-to-end one, so both see the same machine (a shared host's
-// speed drifts by tens of percent within a minute), and the overhead is the median of the pairs'
-// differences.
+// (gRPC over mutual TLS) on loopback, each its own process started as an operator starts it, with
+// production defaults (log level info, 500 ms chain follower), and the desktop's P2 in this process.
+// Measures the signing itself (sign_start → sign_complete, P2's precomputed encryption mask
+// allowed, as in tecdsa's online figure), sequentially and with N sessions at once over K wallets;
+// every signature is verified by P2 and by the coordinator, and each stored transaction is checked
+// to be its own withdrawal's (no cross-talk). Also measures tecdsa in-process for the comparison,
+// with the exponentiation backends the parties use (P1 the signer's worker pool, as tecdsa's own
+// benchmark does): one in-process signing right after each end-to-end one, so both see the same
+// machine (a shared host's speed drifts by tens of percent within a minute), and the overhead is the
+// median of the pairs' differences.
 
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getAddress, parseEther, parseTransaction, type Hex } from 'viem';
 import { ethereumAddress } from '@tandem/tecdsa/address';
 import { txDigest, txFromJson } from '@tandem/tecdsa/txDigest';
 import { generateRingPedersen } from '@tandem/tecdsa/ringPedersen';
 import { nativeModPow } from '@tandem/tecdsa/modpowNative';
+import { ModPowPool } from '@tandem/tecdsa/modpowPool';
 import { systemRng } from '@tandem/tecdsa/rng';
 import { FULL } from '@tandem/tecdsa/params';
 import { precomputeEncryptionMask } from '@tandem/tecdsa/sign';
 import { runDkg, runSign } from '@tandem/tecdsa/runLocal';
 import { identityFromSeed } from '@tandem/tecdsa/envelope';
 import { type P2Share } from '@tandem/tecdsa/shares';
-import { startStack } from '../test/stack.ts';
+import { freePort, startAnvil } from '../src/chain/anvil.ts';
+import { CoordinatorDb, httpsApi, startChildCoordinator, startChildSigner } from '../test/childCoordinator.ts';
 import { MpcSocket, dkgOverWss, signOverWss } from '../test/p2Client.ts';
 import { funder } from '../test/anvilHarness.ts';
 
@@ -37,35 +44,49 @@ const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const mp = nativeModPow()!;
 
-process.env['TANDEM_STACK_LOG_LEVEL'] ??= 'info'; // the production default (the test stack logs debug)
-const s = await startStack((c) => {
-  c.permitTtlMs = 120_000;
-  c.chain.pollMs = 1_000; // the default follower cadence (tests use 100 ms), so it does not crowd the measurement
+const root = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
+const anvil = await startAnvil();
+const signer = await startChildSigner(root, { TANDEM_SIGNER_LOG_LEVEL: 'info' });
+const coordinator = await startChildCoordinator({
+  root,
+  port: await freePort(),
+  signerAddress: `localhost:${signer.port}`,
+  rpcUrl: anvil.rpcUrl,
+  env: { TANDEM_COORDINATOR_LOG_LEVEL: 'info' },
 });
+const cdb = new CoordinatorDb(coordinator.dataDir);
+const api = httpsApi(coordinator.url, coordinator.caCert);
+const pool = new ModPowPool();
 try {
-  log(`stack up; ring-Pedersen setup and ${WALLETS} wallets (DKG over WSS)…`);
+  log(`stack up in ${root} (removed at the end); ring-Pedersen setup and ${WALLETS} wallets (DKG over WSS)…`);
   const rp = generateRingPedersen(mp, systemRng, FULL.nHatBits);
-  const alice = await s.signerUser('alice');
-  const ivan = await s.user('ivan', ['initiator']);
-  const paula = await s.user('paula', ['approver']);
-  const socket = await MpcSocket.open(s.wssUrl, alice.token, s.caCert);
+  const admin = await cdb.user('admin', ['admin']);
+  const ivan = await cdb.user('ivan', ['initiator']);
+  const paula = await cdb.user('paula', ['approver']);
+  const alice = { ...(await cdb.user('alice', ['signer'])), device: identityFromSeed(randomBytes(32)) };
+  const enrolled = await api('POST', '/api/v1/devices', alice.token, {
+    name: "alice's workstation",
+    publicKey: Buffer.from(alice.device.publicKey).toString('hex'),
+  });
+  await api('POST', `/api/v1/devices/${(enrolled.json['device'] as { id: string }).id}/approve`, admin.token);
+  const socket = await MpcSocket.open(coordinator.wssUrl, alice.token, coordinator.caCert);
   const wallets: { id: string; share: P2Share }[] = [];
   for (let k = 0; k < WALLETS; k++) {
-    const w = (await s.api('POST', '/api/v1/wallets', s.admin.token, { name: `bench-${k}`, signerUserId: alice.id }))
+    const w = (await api('POST', '/api/v1/wallets', admin.token, { name: `bench-${k}`, signerUserId: alice.id }))
       .json as {
       id: string;
       dkgWalletId: string;
     };
-    const { share } = await dkgOverWss(socket, alice.device, s.signerIdentity, rp, w);
-    await s.api('POST', `/api/v1/wallets/${w.id}/share-stored`, alice.token, { address: ethereumAddress(share.Q) });
-    await s.api('PUT', `/api/v1/wallets/${w.id}/policy`, s.admin.token, {
+    const { share } = await dkgOverWss(socket, alice.device, signer.identity, rp, w);
+    await api('POST', `/api/v1/wallets/${w.id}/share-stored`, alice.token, { address: ethereumAddress(share.Q) });
+    await api('PUT', `/api/v1/wallets/${w.id}/policy`, admin.token, {
       perWithdrawalLimitWei: parseEther('1').toString(),
       dailyLimitWei: parseEther('100').toString(),
       whitelistOnly: false,
       quorum: 1,
     });
     // Funded, as a wallet that pays out is: the broadcaster then sends and confirms what is signed, as in production.
-    await funder(s.anvil.rpcUrl).send(ethereumAddress(share.Q) as `0x${string}`, parseEther('10'));
+    await funder(anvil.rpcUrl).send(ethereumAddress(share.Q) as `0x${string}`, parseEther('10'));
     wallets.push({ id: w.id, share });
   }
 
@@ -73,29 +94,29 @@ try {
   const ready = async (i: number) => {
     const w = wallets[i % wallets.length]!;
     const to = getAddress('0x' + randomBytes(20).toString('hex'));
-    const r = await s.api('POST', '/api/v1/withdrawals', ivan.token, {
+    const r = await api('POST', '/api/v1/withdrawals', ivan.token, {
       walletId: w.id,
       to,
       amountWei: String(1000 + i),
     });
     const id = r.json['id'] as string;
-    await s.api('POST', `/api/v1/withdrawals/${id}/approve`, paula.token);
-    const prep = await s.api('POST', `/api/v1/withdrawals/${id}/prepare-signing`, alice.token);
+    await api('POST', `/api/v1/withdrawals/${id}/approve`, paula.token);
+    const prep = await api('POST', `/api/v1/withdrawals/${id}/prepare-signing`, alice.token);
     const m32 = txDigest(txFromJson(prep.json['tx']));
     return { id, to, w, m32, mask: precomputeEncryptionMask({ modPow: mp, rng: systemRng }, w.share.N) };
   };
   const sign = async (r: Awaited<ReturnType<typeof ready>>, sock = socket) => {
     const t0 = performance.now();
-    await signOverWss(sock, alice.device, s.signerIdentity, r.w.share, r.id, r.m32, r.mask);
+    await signOverWss(sock, alice.device, signer.identity, r.w.share, r.id, r.m32, r.mask);
     return performance.now() - t0;
   };
 
-  // The in-process reference: tecdsa's P1 and P2 in this process, same profile and modpow, mask precomputed.
+  // The in-process reference: tecdsa's P1 and P2 in this process, same profile and backends, mask precomputed.
   const parties = {
     p1: identityFromSeed(randomBytes(32)),
     p2: identityFromSeed(randomBytes(32)),
     rng: systemRng,
-    modPow: mp,
+    modPow: pool,
     profile: FULL,
   };
   const dkg = await runDkg(parties, rp, { requestId: randomBytes(32), walletId: randomBytes(32) });
@@ -124,7 +145,9 @@ try {
   log(`preparing ${CONC} withdrawals for the concurrent run…`);
   const batch = [];
   for (let i = 0; i < CONC; i++) batch.push(await ready(1000 + i));
-  const sockets = await Promise.all(Array.from({ length: 4 }, () => MpcSocket.open(s.wssUrl, alice.token, s.caCert)));
+  const sockets = await Promise.all(
+    Array.from({ length: 4 }, () => MpcSocket.open(coordinator.wssUrl, alice.token, coordinator.caCert)),
+  );
   const t0 = performance.now();
   const results = await Promise.allSettled(batch.map((r, i) => sign(r, sockets[i % sockets.length])));
   const wall = performance.now() - t0;
@@ -133,7 +156,7 @@ try {
   // Cross-talk: each stored signed transaction pays its own withdrawal's recipient and amount.
   let crossed = 0;
   for (const r of batch) {
-    const w = (await s.api('GET', `/api/v1/withdrawals/${r.id}`, alice.token)).json;
+    const w = (await api('GET', `/api/v1/withdrawals/${r.id}`, alice.token)).json;
     if (!w['rawTransaction']) continue;
     const tx = parseTransaction(w['rawTransaction'] as Hex);
     if (tx.to?.toLowerCase() !== r.to.toLowerCase()) crossed++;
@@ -174,5 +197,10 @@ try {
     );
   if (failures.length || crossed) process.exitCode = 1;
 } finally {
-  await s.close();
+  pool.close();
+  cdb.close();
+  await coordinator.stop();
+  await signer.stop();
+  await anvil.stop();
+  rmSync(root, { recursive: true, force: true }); // the signer's KEK and shares
 }

@@ -1,10 +1,10 @@
-// The coordinator as a child process (`node --import tsx src/main.ts`), for crash tests: it can be
-// killed with SIGKILL (no shutdown code runs) and started again on the same data. Settings go in
-// through the same TANDEM_* variables an operator uses; the test process reaches it over HTTPS and
-// WSS with the development CA it generates, and writes users straight into its SQLite file.
+// The coordinator (and the signer) as child processes (`node --import tsx src/main.ts`), for crash
+// tests and the benchmark: a child can be killed with SIGKILL (no shutdown code runs) and started
+// again on the same data. Settings go in through the same TANDEM_* variables an operator uses; the
+// test process reaches the coordinator over HTTPS and WSS with the development CA it generates, and
+// writes users straight into its SQLite file.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -15,8 +15,10 @@ import { openDb, type Db } from '../src/db/db.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { TokenRepo } from '../src/auth/tokens.ts';
 import { type Role } from '../src/auth/roles.ts';
+import { spawnService, type ServiceProcess } from './childProcess.ts';
 
 const COORDINATOR_DIR = fileURLToPath(new URL('..', import.meta.url));
+const SIGNER_DIR = fileURLToPath(new URL('../../signer-daemon', import.meta.url));
 
 export interface ChildCoordinatorOptions {
   /** TANDEM_DATA_ROOT: the signer's TLS files and permit key are read from <root>/signer. */
@@ -28,32 +30,21 @@ export interface ChildCoordinatorOptions {
   env?: Record<string, string>;
 }
 
-export interface ChildCoordinator {
-  readonly proc: ChildProcess;
+export interface ChildCoordinator extends ServiceProcess {
   readonly port: number;
   readonly dataDir: string;
   readonly url: string;
   readonly wssUrl: string;
   /** The development CA under <dataDir>/tls that issued the HTTPS certificate. */
   readonly caCert: string;
-  /** Everything the process wrote so far (pino JSON lines on stdout). */
-  readonly output: { stdout: string; stderr: string };
-  /** SIGTERM (graceful shutdown); resolves with the exit code once the process is gone. */
-  stop(): Promise<number | null>;
-  /** SIGKILL to this child only; resolves once it is gone. */
-  kill(): Promise<void>;
 }
 
 /** Starts the coordinator on `<root>/coordinator` and waits for its 'coordinator listening' log line. */
 export async function startChildCoordinator(o: ChildCoordinatorOptions): Promise<ChildCoordinator> {
   const dataDir = join(o.root, 'coordinator');
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith('TANDEM_') && k !== 'NODE_TEST_CONTEXT') base[k] = v;
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const service = await spawnService({
     cwd: COORDINATOR_DIR,
     env: {
-      ...base,
       TANDEM_DATA_ROOT: o.root,
       TANDEM_COORDINATOR_DATA_DIR: dataDir,
       TANDEM_COORDINATOR_PORT: String(o.port),
@@ -62,50 +53,42 @@ export async function startChildCoordinator(o: ChildCoordinatorOptions): Promise
       TANDEM_COORDINATOR_LOG_LEVEL: 'debug',
       ...o.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    logFile: join(o.root, 'child-coordinator.log'),
+    readyMsg: 'coordinator listening',
   });
-  const output = { stdout: '', stderr: '' };
-  const logFile = join(o.root, 'child-coordinator.log');
-  proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
-    output.stdout += s;
-    appendFileSync(logFile, s);
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    output.stderr += s;
-    appendFileSync(logFile, s);
-  });
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
-    proc.once('close', (code, signal) => ok({ code, signal })),
-  );
-  await new Promise<void>((ok, fail) => {
-    let seen = 0;
-    const look = () => {
-      const lines = output.stdout.split('\n');
-      for (; seen < lines.length - 1; seen++) if (lines[seen]!.includes('"coordinator listening"')) ok();
-    };
-    proc.stdout!.on('data', look);
-    void closed.then(({ code, signal }) =>
-      fail(new Error(`coordinator exited (code ${code}, signal ${signal}) before listening:\n${output.stderr}`)),
-    );
-  });
-  const gone = () => proc.exitCode !== null || proc.signalCode !== null;
-  return {
-    proc,
+  return Object.assign(service, {
     port: o.port,
     dataDir,
     url: `https://localhost:${o.port}`,
     wssUrl: `wss://localhost:${o.port}/api/v1/mpc`,
     caCert: join(dataDir, 'tls', 'ca.pem'),
-    output,
-    async stop() {
-      if (!gone()) proc.kill('SIGTERM');
-      return (await closed).code;
+  });
+}
+
+/** The bank signer as its own process on `<root>/signer` (development PKI, generated KEK), any free port. */
+export async function startChildSigner(root: string, env: Record<string, string> = {}): Promise<ChildSigner> {
+  const service = await spawnService({
+    cwd: SIGNER_DIR,
+    env: {
+      TANDEM_SIGNER_DATA_DIR: join(root, 'signer'),
+      TANDEM_SIGNER_PORT: '0',
+      TANDEM_SIGNER_OPS_PORT: '-1',
+      TANDEM_SIGNER_LOG_LEVEL: 'debug',
+      ...env,
     },
-    async kill() {
-      if (!gone()) proc.kill('SIGKILL');
-      await closed;
-    },
-  };
+    logFile: join(root, 'child-signer.log'),
+    readyMsg: 'signer listening',
+  });
+  return Object.assign(service, {
+    port: service.ready['port'] as number,
+    identity: Buffer.from(service.ready['identity'] as string, 'hex'),
+  });
+}
+
+export interface ChildSigner extends ServiceProcess {
+  readonly port: number;
+  /** The signer's identity public key, which desktops pin. */
+  readonly identity: Uint8Array;
 }
 
 export type Api = (

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { SECP256K1_N, secp } from '@tandem/tecdsa/curve';
-import { recoversTo } from '../src/withdrawals/signRelay.ts';
+import { recoversTo } from '../src/withdrawals/signatureCheck.ts';
 
 secp.hashes.hmacSha256 ??= (k: Uint8Array, m: Uint8Array) => createHmac('sha256', k).update(m).digest();
 
@@ -30,5 +30,26 @@ test('a signature counts only if it is low-s and recovers, with its own recovery
     assert.equal(recoversTo({ ...sig, r: 0n }, digest, wallet), false);
     assert.equal(recoversTo({ ...sig, s: 0n }, digest, wallet), false);
     assert.equal(recoversTo({ ...sig, r: SECP256K1_N }, digest, wallet), false);
+  }
+});
+
+test("the check agrees with recovery before and after the wallet key's table is built, and refuses a key that is no point", async () => {
+  const key = secp.utils.randomSecretKey();
+  const wallet = secp.getPublicKey(key, true);
+  const sigs = Array.from({ length: 24 }, () => {
+    const digest = randomBytes(32);
+    const p = secp.Signature.fromBytes(secp.sign(digest, key, { prehash: false, format: 'recovered' }), 'recovered');
+    return { digest, sig: { r: p.r, s: p.s, recid: p.recovery as 0 | 1 } };
+  });
+  const first = sigs.map(({ sig, digest }) => recoversTo(sig, digest, wallet));
+  await new Promise((r) => setImmediate(r)); // the table is built off the signing path
+  const later = sigs.map(({ sig, digest }) => recoversTo(sig, digest, wallet));
+  assert.deepEqual(first, Array(24).fill(true));
+  assert.deepEqual(later, Array(24).fill(true));
+  for (const { sig, digest } of sigs.slice(0, 4)) {
+    assert.equal(recoversTo({ ...sig, recid: (1 - sig.recid) as 0 | 1 }, digest, wallet), false);
+    assert.equal(recoversTo(sig, digest.subarray(0, 31), wallet), false, 'a digest that is not 32 bytes');
+    const notAPoint = Uint8Array.from([2, ...Array(32).fill(0xff)]);
+    assert.equal(recoversTo(sig, digest, notAPoint), false, 'a malformed wallet key');
   }
 });

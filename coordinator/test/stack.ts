@@ -43,9 +43,7 @@ export interface Stack {
 export async function startStack(patch: (c: CoordinatorConfig) => void = () => {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-stack-'));
   const logFile = join(dir, 'stack.log');
-  // Tests keep everything (debug); the benchmark logs as production does (TANDEM_STACK_LOG_LEVEL=info).
-  const level = process.env['TANDEM_STACK_LOG_LEVEL'] ?? 'debug';
-  const log = pino({ level }, pino.destination({ dest: logFile, sync: true, append: true }));
+  const log = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true, append: true }));
   const anvil = await startAnvil();
   const signer = await startSigner(signerTestConfig(join(dir, 'signer')), { log: log.child({ service: 'signer' }) });
   const dev = signer.devClient!;

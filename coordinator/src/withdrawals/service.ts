@@ -78,12 +78,20 @@ export class WithdrawalService {
       .map((u) => u.id);
   }
 
+  /**
+   * Tells who cares that a withdrawal changed, once the current request has answered: the event is
+   * news, not part of the answer, so it never delays the desktop's reply in a signing (setImmediate
+   * keeps the events of one withdrawal in order).
+   */
   private changed(w: Withdrawal): void {
-    const wallet = this.wallets.get(w.walletId);
-    this.hub.notify([w.createdBy, ...(wallet ? [wallet.signerUserId] : []), ...this.approvers()], {
-      event: 'withdrawal_changed',
-      withdrawalId: w.id,
-      state: w.state,
+    const event = { event: 'withdrawal_changed', withdrawalId: w.id, state: w.state } as const;
+    setImmediate(() => {
+      try {
+        const wallet = this.wallets.get(w.walletId);
+        this.hub.notify([w.createdBy, ...(wallet ? [wallet.signerUserId] : []), ...this.approvers()], event);
+      } catch (e) {
+        this.ctx.log.warn({ err: (e as Error).message, withdrawalId: w.id }, 'withdrawal event not sent');
+      }
     });
   }
 

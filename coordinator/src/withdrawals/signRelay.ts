@@ -6,7 +6,6 @@
 
 import { type WebSocket } from 'ws';
 import { signingPayload, serializeSigned } from '@tandem/tecdsa/txDigest';
-import { HALF_N, SECP256K1_N, secp } from '@tandem/tecdsa/curve';
 import { type CoordinatorContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { type AuthenticatedUser } from '../auth/guard.ts';
@@ -17,33 +16,11 @@ import { type MpcMessage } from '../mpc/messages.ts';
 import { type RelaySessions } from '../mpc/relaySessions.ts';
 import { issuePermit, type PermitKey } from '../permits/issuer.ts';
 import { type WithdrawalService } from './service.ts';
+import { recoversTo } from './signatureCheck.ts';
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'));
-
-/**
- * Whether a signature is low-s and recovers, with its recovery id, to the wallet's key. Recovery
- * alone suffices: Q = r⁻¹(s·R − e·G) for the R its recovery id names means s·R = e·G + r·Q, which is
- * exactly ECDSA verification, and a wrong recovery id (which would send the transaction from another
- * address) recovers another key. One double multiplication instead of a verification plus a recovery,
- * on the path between the signer's answer and the desktop's.
- */
-export function recoversTo(
-  sig: { r: bigint; s: bigint; recid: 0 | 1 },
-  digest: Uint8Array,
-  publicKey: Uint8Array,
-): boolean {
-  if (sig.r < 1n || sig.r >= SECP256K1_N || sig.s < 1n || sig.s > HALF_N) return false;
-  try {
-    const recovered = secp.recoverPublicKey(new secp.Signature(sig.r, sig.s, sig.recid).toBytes('recovered'), digest, {
-      prehash: false,
-    });
-    return Buffer.from(recovered).equals(Buffer.from(publicKey));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Checks a signature from the signer against the withdrawal's digest and wallet key, then
@@ -78,7 +55,7 @@ export function storeSignature(
     })
     .immediate();
   if (!stored) throw new ApiError('INVALID_STATE', 'the withdrawal left the signing state');
-  withdrawals.notifyChanged(withdrawals.repo.require(w.id));
+  withdrawals.notifyChanged({ ...w, state: 'signed' });
   return raw;
 }
 
