@@ -173,6 +173,24 @@ describe('DepositWatcher', () => {
     assert.deepEqual([r.orphaned, r.recorded, r.from], [0, 1, cursor]);
   });
 
+  it('after a restart too: the hash stored with the cursor shows the reorg, and the window is rescanned', async () => {
+    const snap = await snapshot(anvil.rpcUrl);
+    await mine(anvil.rpcUrl, 2);
+    assert.equal((await watcher.scanOnce()).recorded, 0);
+    const cursor = readCursor(db, DEPOSITS_CURSOR)!;
+    await watcher.stop();
+    await revert(anvil.rpcUrl, snap); // while the coordinator was down…
+    await mine(anvil.rpcUrl, 1);
+    const hash = await fund.send(addressA, 3n); // …a deposit landed at the height it had scanned empty
+    assert.equal((await chain.receipt(hash))!.blockNumber, cursor);
+    watcher = newWatcher();
+    const r = await watcher.scanOnce();
+    assert.equal(r.recorded, 1);
+    assert.ok(r.from < cursor, 'rescanned from below the cursor');
+    assert.ok((await depositsOfA()).some((d) => d.txHash === hash));
+    assert.equal((await watcher.scanOnce()).recorded, 0, 'and the next pass finds nothing new');
+  });
+
   it('runs on a timer until stopped, and agrees with the on-chain balance', async () => {
     watcher.start(50);
     const hash = await fund.send(addressA, ETH);

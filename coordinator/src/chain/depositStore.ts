@@ -41,11 +41,18 @@ export function readCursor(db: Db, name: string): number | undefined {
   return row?.block_number;
 }
 
-export function writeCursor(db: Db, name: string, blockNumber: number): void {
+/** The hash the cursor block had when it was scanned (none for a cursor set without scanning it). */
+export function readCursorHash(db: Db, name: string): string | undefined {
+  const row = db.prepare('SELECT block_hash FROM chain_cursors WHERE name = ?').get(name) as
+    { block_hash: string | null } | undefined;
+  return row?.block_hash ?? undefined;
+}
+
+export function writeCursor(db: Db, name: string, blockNumber: number, blockHash: string | null = null): void {
   db.prepare(
-    `INSERT INTO chain_cursors (name, block_number) VALUES (?, ?)
-     ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number`,
-  ).run(name, blockNumber);
+    `INSERT INTO chain_cursors (name, block_number, block_hash) VALUES (?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash`,
+  ).run(name, blockNumber, blockHash);
 }
 
 /** ACTIVE wallets by lowercase address (addresses may be stored in any case). */

@@ -8,10 +8,11 @@
 //   the cursor move in one SQLite transaction, so a crash re-scans at most one block and the
 //   (tx_hash, wallet_id) key makes that harmless.
 // - Reorgs: block hashes chain, so if the hash of the cursor block is still the one we saw,
-//   everything below it is too. Each scan compares it (from memory, or from a deposit stored at
-//   that height after a restart) and, if it changed, walks down to the fork, deletes the
-//   deposits of the orphaned blocks and scans again from the fork. After a restart the first
-//   scan also re-checks the blocks of recent stored deposits, since memory is empty then.
+//   everything below it is too. Each scan compares it (from memory, or after a restart with the
+//   hash stored with the cursor) and, if it changed, walks down to the fork, deletes the deposits
+//   of the orphaned blocks and scans again from the fork. After a restart the hashes of the blocks
+//   below are no longer known: the first scan re-checks the blocks of recent stored deposits and,
+//   if the cursor block changed, rescans the last REORG_DEPTH blocks.
 
 import { getAddress, isAddress, type Hex } from 'viem';
 import { type Logger } from 'pino';
@@ -24,6 +25,7 @@ import {
   depositBlocks,
   listDeposits,
   readCursor,
+  readCursorHash,
   upsertDeposit,
   writeCursor,
   type DepositView,
@@ -127,7 +129,7 @@ export class DepositWatcher {
     }
 
     let orphaned = 0;
-    const fork = await this.findFork(Math.min(cursor, head));
+    const { fork, rescanFrom } = await this.findFork(Math.min(cursor, head), cursor);
     if (fork < cursor) {
       const at = fork;
       orphaned = db.transaction(() => {
@@ -138,6 +140,12 @@ export class DepositWatcher {
       for (const k of this.seen.keys()) if (k > at) this.seen.delete(k);
       log.warn({ fork: at, from: cursor, orphaned }, 'deposit watcher: reorg, rescanning from the fork');
       cursor = at;
+    }
+    if (rescanFrom < cursor) {
+      // Deposits already stored there stay as they are (upserts); only new ones are added.
+      writeCursor(db, DEPOSITS_CURSOR, rescanFrom);
+      log.warn({ from: rescanFrom, cursor }, 'deposit watcher: the cursor block changed while stopped, rescanning');
+      cursor = rescanFrom;
     }
 
     const from = cursor + 1;
@@ -183,7 +191,7 @@ export class DepositWatcher {
           log.info({ walletId: w.id, txHash: t.hash, amountWei: t.value.toString(), block: b.number }, 'deposit');
         }
       }
-      writeCursor(db, DEPOSITS_CURSOR, b.number);
+      writeCursor(db, DEPOSITS_CURSOR, b.number, b.hash);
       return n;
     })();
     this.remember(b.number, b.hash);
@@ -196,15 +204,21 @@ export class DepositWatcher {
   }
 
   /**
-   * The highest block ≤ top that is still as we saw it (top itself when nothing changed or
-   * nothing is known to compare with).
+   * `fork`: the highest block ≤ top that is still as we saw it (top itself when nothing changed or
+   * nothing is known to compare with); deposits above it are orphaned. `rescanFrom`: where to
+   * scan again from, lower than the fork when a reorg is known to have happened but not where.
    */
-  private async findFork(top: number): Promise<number> {
+  private async findFork(top: number, cursor: number): Promise<{ fork: number; rescanFrom: number }> {
     const { db, chain } = this.deps;
     const floor = Math.max(0, top - REORG_DEPTH);
     let fork = top;
+    let rescanFrom = top;
     if (!this.checkedStoredHashes) {
-      // After a restart: the deposits we stored are the only hashes we still know.
+      // After a restart: the cursor block's hash and the deposits we stored are the only hashes we
+      // still know. A changed cursor block says a reorg happened, not where: rescan the whole window.
+      const cursorHash = readCursorHash(db, DEPOSITS_CURSOR);
+      if (cursorHash !== undefined && top === cursor && (await chain.block(top))?.hash !== cursorHash)
+        rescanFrom = floor;
       for (const d of depositBlocks(db, floor, top)) {
         const b = await chain.block(d.blockNumber);
         if (b?.hash !== d.blockHash) {
@@ -222,7 +236,7 @@ export class DepositWatcher {
       if (b?.hash === known) break;
       fork--;
     }
-    return fork;
+    return { fork, rescanFrom: Math.min(fork, rescanFrom) };
   }
 }
 

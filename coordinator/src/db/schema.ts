@@ -183,4 +183,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (wallet_id, nonce)
   ) STRICT;
   `,
+  // 6: the hash of a follower's cursor block, so a restarted coordinator can tell that a reorg
+  // replaced blocks it had scanned (empty ones included) while it was down.
+  `ALTER TABLE chain_cursors ADD COLUMN block_hash TEXT;`,
 ];
