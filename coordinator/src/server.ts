@@ -112,7 +112,15 @@ export async function startCoordinator(
     ),
     onSocketClosed: (socket) => relays.abortSocket(socket, 'DISCONNECTED'),
   });
-  const deposits = new DepositWatcher({ db, chain, log, confirmations: config.chain.confirmations, now });
+  const deposits = new DepositWatcher({
+    db,
+    chain,
+    log,
+    audit,
+    metrics,
+    confirmations: config.chain.confirmations,
+    now,
+  });
   deposits.start(config.chain.pollMs);
   broadcaster.start(config.chain.pollMs);
   const expiry = setInterval(() => withdrawals.expire(), 60_000);

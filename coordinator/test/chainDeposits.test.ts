@@ -9,6 +9,7 @@ import { startAnvil, ANVIL_FUNDER, type RunningAnvil } from '../src/chain/anvil.
 import { makeChain, type ChainClient } from '../src/chain/client.ts';
 import { DepositWatcher, DEPOSITS_CURSOR, balanceOf } from '../src/chain/deposits.ts';
 import { readCursor, writeCursor } from '../src/chain/depositStore.ts';
+import { AuditLog } from '@tandem/common/auditLog';
 import { type Db } from '../src/db/db.ts';
 import {
   funder,
@@ -36,7 +37,15 @@ const addressA = randomAddress(); // ACTIVE
 const addressPending = randomAddress(); // PENDING_DKG: has an address, not watched yet
 
 const newWatcher = () =>
-  new DepositWatcher({ db, chain, log: silentLog, confirmations: 3, now: () => 1_700_000_000_000, initialWindow: 5 });
+  new DepositWatcher({
+    db,
+    chain,
+    log: silentLog,
+    audit: new AuditLog(db, Date.now),
+    confirmations: 3,
+    now: () => 1_700_000_000_000,
+    initialWindow: 5,
+  });
 const count = () => (db.prepare('SELECT count(*) AS n FROM deposits').get() as { n: number }).n;
 const depositsOfA = async () => watcher.depositsOf(walletA, await chain.blockNumber());
 

@@ -9,6 +9,9 @@
 // FinalizeSigning but before the coordinator stored the result (the signer's answer is held back by
 // a relay): after the restart the coordinator asks the signer (GetSigningResult), stores the
 // signature it already made, and the withdrawal is mined — it is never signed a second time.
+// (d) Restored from a backup taken before a withdrawal was paid: the restored database shows it
+// approved, but it cannot be signed again; the chain follower finds the payment and it is confirmed
+// with the transaction that was mined, and the wallet's next withdrawal signs as usual.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +35,7 @@ import { startSigner, type RunningSigner } from '@tandem/signer-daemon/src/daemo
 import { testConfig as signerTestConfig } from '@tandem/signer-daemon/test/harness.ts';
 import { ANVIL_FUNDER, freePort, startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
 import { MpcSocket, dkgOverWss, p2SignerFor, signOverWss, type Frame } from './p2Client.ts';
+import { runAdmin } from '../src/cli/admin.ts';
 import {
   CoordinatorDb,
   httpsApi,
@@ -397,4 +401,62 @@ test('(c) killed after the signer finished but before the coordinator stored the
   assert.equal(w.state, 'confirmed');
   const signed = signerSessions(id).filter((x) => x.state === 'SIGNED');
   assert.equal(signed.length, 1, 'the signer signed this withdrawal (same nonce) twice');
+});
+
+/** The admin CLI on the coordinator's data directory, with a clean environment. */
+async function adminCli(args: string[]): Promise<{ code: number; err: string }> {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TANDEM_')) env[k] = v;
+  env.TANDEM_COORDINATOR_DATA_DIR = child.dataDir;
+  const err: string[] = [];
+  const code = await runAdmin(args, env, () => undefined, {
+    err: (s) => void err.push(s),
+  });
+  return { code, err: err.join('') };
+}
+
+test('(d) restored from a backup older than a payment: found on chain, never signed or paid again', async () => {
+  const to = ('0x' + randomBytes(20).toString('hex')) as Hex;
+  const amount = parseEther('0.25');
+  const id = await approvedWithdrawal(to, amount);
+  const backup = join(root, 'backup-before-payment');
+  const b = await adminCli(['backup', '--out', backup]);
+  assert.equal(b.code, 0, b.err);
+
+  const first = await prepared(id, to, amount);
+  const before = await chain.getBalance({ address: to });
+  const { complete } = await signOverWss(socket, alice.device, signerIdentity, share, id, first.m32);
+  assert.equal((await confirmed(id))['state'], 'confirmed');
+
+  // The operator restores the older backup: the payment is not in it.
+  await crash();
+  cdb.close();
+  const r = await adminCli(['restore', '--from', backup, '--force']);
+  assert.equal(r.code, 0, r.err);
+  cdb = new CoordinatorDb(child.dataDir);
+  assert.equal(row(id).state, 'approved', 'the restored database has lost the payment');
+
+  await restart();
+  // Whatever the follower has seen so far, no new transaction is made for it.
+  const again = await api('POST', `/api/v1/withdrawals/${id}/prepare-signing`, alice.token);
+  assert.equal(again.status, 409, JSON.stringify(again.json));
+  const code = (again.json['error'] as { code: string }).code;
+  assert.ok(['WALLET_OUT_OF_SYNC', 'INVALID_STATE'].includes(code), code);
+
+  const found = await confirmed(id);
+  assert.equal(found['state'], 'confirmed');
+  assert.equal(found['txHash'], complete['txHash'], 'the transaction that was mined');
+  assert.equal((await chain.getBalance({ address: to })) - before, amount, 'paid once');
+  assert.deepEqual(await minedWithNonce(address, Number(first.nonce)), [complete['txHash']]);
+  assert.ok(auditOf(id).some((e) => e.action === 'withdrawal.found_on_chain'));
+  assert.equal(cdb.audit.verify().ok, true);
+
+  // The wallet carries on: its next withdrawal takes the next nonce and is mined.
+  const to2 = ('0x' + randomBytes(20).toString('hex')) as Hex;
+  const id2 = await approvedWithdrawal(to2, amount);
+  const next = await prepared(id2, to2, amount);
+  assert.equal(next.nonce, first.nonce + 1n);
+  await signOverWss(socket, alice.device, signerIdentity, share, id2, next.m32);
+  assert.equal((await confirmed(id2))['state'], 'confirmed');
+  assert.equal(await chain.getBalance({ address: to2 }), amount);
 });

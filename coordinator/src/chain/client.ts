@@ -25,6 +25,7 @@ export interface ChainTx {
   /** null: contract creation. */
   to: Address | null;
   value: bigint;
+  nonce: number;
 }
 
 export interface ChainBlock {
@@ -201,7 +202,13 @@ export function makeChain(rpcUrl: string, chainId: number, opts: ChainClientOpti
           hash: b.hash,
           parentHash: b.parentHash,
           timestamp: Number(b.timestamp),
-          transactions: txs.map((t) => ({ hash: t.hash, from: t.from, to: t.to ?? null, value: BigInt(t.value) })),
+          transactions: txs.map((t) => ({
+            hash: t.hash,
+            from: t.from,
+            to: t.to ?? null,
+            value: BigInt(t.value),
+            nonce: Number(t.nonce),
+          })),
         };
       }),
   };
@@ -212,4 +219,5 @@ interface RawTx {
   from: Address;
   to: Address | null;
   value: Hex;
+  nonce: Hex;
 }

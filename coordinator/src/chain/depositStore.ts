@@ -90,17 +90,22 @@ export function upsertDeposit(db: Db, d: DepositRecord): 'new' | 'moved' | 'know
 
 /** Deletes deposits of blocks above `blockNumber` (orphaned by a reorg); returns how many. */
 export function deleteDepositsAbove(db: Db, blockNumber: number): number {
+  // The wallets' own sends of those blocks go too (a withdrawal matched to one keeps its hash: the
+  // broadcaster follows it, and the node usually mines it again).
+  db.prepare('DELETE FROM wallet_sent WHERE block_number > ?').run(blockNumber);
   return db.prepare('DELETE FROM deposits WHERE block_number > ?').run(blockNumber).changes;
 }
 
-/** Block hashes stored with deposits at heights in (from, to], ascending. */
+/** Block hashes stored with deposits and with the wallets' sends at heights in (from, to], ascending. */
 export function depositBlocks(db: Db, from: number, to: number): { blockNumber: number; blockHash: Hex }[] {
   return db
     .prepare(
-      `SELECT DISTINCT block_number AS blockNumber, block_hash AS blockHash FROM deposits
-       WHERE block_number > ? AND block_number <= ? ORDER BY block_number`,
+      `SELECT block_number AS blockNumber, block_hash AS blockHash FROM deposits
+         WHERE block_number > ? AND block_number <= ?
+       UNION SELECT block_number, block_hash FROM wallet_sent WHERE block_number > ? AND block_number <= ?
+       ORDER BY blockNumber`,
     )
-    .all(from, to) as { blockNumber: number; blockHash: Hex }[];
+    .all(from, to, from, to) as { blockNumber: number; blockHash: Hex }[];
 }
 
 export function listDeposits(db: Db, walletId: string, headBlock: number, required: number): DepositView[] {

@@ -1,5 +1,6 @@
 // The deposit watcher: follows the chain block by block and records every native-ETH transfer
-// into an ACTIVE wallet, so the desktop can show incoming funds with their confirmations.
+// into an ACTIVE wallet, so the desktop can show incoming funds with their confirmations, and
+// every transaction an ACTIVE wallet sent (sentTxs.ts: matched to our withdrawals).
 //
 // - Only top-level transactions are seen (value > 0, `to` = a wallet address). ETH sent by a
 //   contract's internal call needs traces and is not recorded; tokens are out of scope. Our
@@ -16,6 +17,8 @@
 
 import { getAddress, isAddress, type Hex } from 'viem';
 import { type Logger } from 'pino';
+import { type AuditLog } from '@tandem/common/auditLog';
+import { type Metrics } from '@tandem/common/metrics';
 import { type Db } from '../db/db.ts';
 import { ApiError } from '../errors.ts';
 import { type ChainBlock, type ChainClient } from './client.ts';
@@ -31,6 +34,7 @@ import {
   type DepositView,
   type WatchedWallet,
 } from './depositStore.ts';
+import { recordSent } from './sentTxs.ts';
 
 export const DEPOSITS_CURSOR = 'deposits';
 
@@ -50,6 +54,9 @@ const FETCH_BATCH = 8;
 
 export interface DepositWatcherDeps {
   db: Db;
+  /** Where a withdrawal found paid on chain, and a send that is none of ours, are recorded. */
+  audit: AuditLog;
+  metrics?: Metrics;
   chain: ChainClient;
   log: Logger;
   /** Confirmations after which a deposit counts as confirmed (config.chain.confirmations). */
@@ -167,14 +174,19 @@ export class DepositWatcher {
     return { from, to: cursor, recorded, orphaned };
   }
 
-  /** Records one block's deposits and moves the cursor to it, atomically. */
+  /** Records one block's deposits and our wallets' sends, and moves the cursor to it, atomically. */
   private record(b: ChainBlock, wallets: Map<string, WatchedWallet>): number {
     const { db, log, now } = this.deps;
     const found = b.transactions.flatMap((t) => {
       const w = t.to && t.value > 0n ? wallets.get(t.to.toLowerCase()) : undefined;
       return w ? [{ t, w }] : [];
     });
+    const sent = b.transactions.flatMap((t) => {
+      const w = wallets.get(t.from.toLowerCase());
+      return w ? [{ t, w }] : [];
+    });
     const added = db.transaction(() => {
+      for (const { t, w } of sent) recordSent(db, this.deps, w.id, t, b);
       let n = 0;
       for (const { t, w } of found) {
         const r = upsertDeposit(db, {

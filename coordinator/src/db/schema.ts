@@ -186,4 +186,20 @@ export const MIGRATIONS: readonly string[] = [
   // 6: the hash of a follower's cursor block, so a restarted coordinator can tell that a reorg
   // replaced blocks it had scanned (empty ones included) while it was down.
   `ALTER TABLE chain_cursors ADD COLUMN block_hash TEXT;`,
+  // 7: what our wallets sent, as the chain shows it (sentTxs.ts): a payment the database lost (a
+  // restore from an older backup) is found there instead of being signed and paid a second time.
+  `
+  CREATE TABLE wallet_sent (
+    tx_hash TEXT PRIMARY KEY,
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    nonce INTEGER NOT NULL,
+    to_address TEXT,
+    amount_wei TEXT NOT NULL,
+    block_number INTEGER NOT NULL,
+    block_hash TEXT NOT NULL,
+    withdrawal_id TEXT REFERENCES withdrawals(id)  -- null: none of ours (an alert was raised)
+  ) STRICT;
+  CREATE INDEX wallet_sent_wallet ON wallet_sent(wallet_id, nonce);
+  CREATE INDEX wallet_sent_block ON wallet_sent(block_number);
+  `,
 ];

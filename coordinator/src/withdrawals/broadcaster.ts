@@ -72,7 +72,8 @@ export class Broadcaster {
     for (const w of repo.inStates(['broadcast'])) {
       const receipt = await c.chain.receipt(w.txHash as `0x${string}`).catch(() => undefined);
       if (!receipt || head - receipt.blockNumber + 1 < c.config.chain.confirmations) {
-        if (!receipt) await broadcast(c.chain, w.rawSigned as `0x${string}`).catch(() => undefined); // dropped? resend
+        // Dropped? Resend what we signed (a withdrawal found paid on chain has no raw transaction here).
+        if (!receipt && w.rawSigned) await broadcast(c.chain, w.rawSigned as `0x${string}`).catch(() => undefined);
         continue;
       }
       const to = receipt.status === 'success' ? 'confirmed' : 'failed';

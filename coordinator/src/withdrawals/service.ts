@@ -15,6 +15,7 @@ import { evaluatePolicy } from '../policy/evaluate.ts';
 import { spentLast24hWei } from '../policy/spent.ts';
 import { AddressBook } from '../addressBook/repo.ts';
 import { allocateNonce, releaseNonce } from '../chain/nonces.ts';
+import { assertInSync } from '../chain/sentTxs.ts';
 import { buildEip1559 } from '../chain/buildTx.ts';
 import { type EventHub } from '../events/hub.ts';
 import { type Withdrawal, WithdrawalRepo } from './repo.ts';
@@ -246,6 +247,7 @@ export class WithdrawalService {
         if (w.state !== 'approved' || w.version !== w0.version)
           throw new ApiError('INVALID_STATE', 'the withdrawal changed; reload it');
         this.checkPolicy(w.walletId, w.toAddress, w.amountWei, w.id);
+        assertInSync(c.db, w.walletId, chainNonce);
         const nonce = w.nonce ?? allocateNonce(c.db, w.walletId, address, chainNonce);
         const fixed: Eip1559Tx = { ...draft, nonce: BigInt(nonce) };
         c.db

@@ -44,6 +44,8 @@ const NEXT: Record<string, string> = {
   CONFLICT: 'Check the list and try again.',
   NOT_FOUND: 'It may have been removed: check the list.',
   CHAIN_UNAVAILABLE: 'Try again in a few minutes. If it keeps happening, contact IT.',
+  WALLET_OUT_OF_SYNC:
+    'Nothing was signed. Try again in a minute; if it keeps happening, tell an administrator: the wallet may have been used outside Tandem.',
   CONNECTION_FAILED: "Check this computer's network connection and the coordinator URL in Settings, then try again.",
   CONNECTION_LOST: "Check this computer's network connection, then try again.",
   TIMEOUT: 'Try again. If it keeps happening, contact IT.',
