@@ -13,7 +13,7 @@ import { type Db } from '../src/db/db.ts';
 import { makeChain, type ChainClient } from '../src/chain/client.ts';
 import { startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
 import { DepositWatcher } from '../src/chain/deposits.ts';
-import { assertInSync, knownNextNonce } from '../src/chain/sentTxs.ts';
+import { assertInSync, knownNextNonce, unknownSendCounts } from '../src/chain/sentTxs.ts';
 import {
   funder,
   insertUser,
@@ -120,6 +120,8 @@ describe('sends from a wallet', () => {
     assert.equal(alerts.length, 1);
     assert.equal((alerts[0]!.details as { txHash: string }).txHash, stranger);
     assert.equal(metrics.value('coordinator_wallet_unknown_transactions_total'), 1, 'for the alert rule');
+    assert.deepEqual([...unknownSendCounts(db)], [[walletId, 1]], 'shown on the wallet');
+    assert.equal(unknownSendCounts(db, randomUUID()).size, 0);
     assert.equal(knownNextNonce(db, walletId), 3);
   });
 

@@ -25,7 +25,14 @@ after(async () => {
   await s.close();
 });
 
-type WalletJson = { id: string; dkgWalletId: string; status: string; address: string | null; keyGenerated: boolean };
+type WalletJson = {
+  id: string;
+  dkgWalletId: string;
+  status: string;
+  address: string | null;
+  keyGenerated: boolean;
+  unknownTransactions: number;
+};
 
 async function newWallet(signerUserId: string, name = 'Treasury hot wallet'): Promise<WalletJson> {
   const r = await s.api('POST', '/api/v1/wallets', s.admin.token, { name, signerUserId });
@@ -60,6 +67,18 @@ test('admin creates a wallet, the desktop runs the DKG over WSS, the wallet is A
   // The signer holds the matching keyset.
   const keyset = await s.coordinator.ctx.signer.getKeyset(`w-${wallet.id}`);
   assert.equal(keyset.keyset!.address, address);
+  // A send from its address that is none of our withdrawals (sentTxs.ts) shows on the wallet as an alert.
+  const view = async () => (await s.api('GET', `/api/v1/wallets/${wallet.id}`, alice.token)).json;
+  assert.equal((await view())['unknownTransactions'], 0);
+  const db = s.coordinator.ctx.db;
+  const stranger = '0x' + 'ab'.repeat(32);
+  db.prepare(
+    `INSERT INTO wallet_sent (tx_hash, wallet_id, nonce, amount_wei, block_number, block_hash) VALUES (?, ?, 0, '1', 1, ?)`,
+  ).run(stranger, wallet.id, '0x' + 'cd'.repeat(32));
+  assert.equal((await view())['unknownTransactions'], 1);
+  const listed = (await s.api('GET', '/api/v1/wallets', s.admin.token)).json['wallets'] as WalletJson[];
+  assert.equal(listed.find((w) => w.id === wallet.id)?.unknownTransactions, 1);
+  db.prepare('DELETE FROM wallet_sent WHERE tx_hash = ?').run(stranger);
   const actions = s.coordinator.ctx.audit
     .entries()
     .filter((e) => e.subject === wallet.id)

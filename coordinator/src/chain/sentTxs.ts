@@ -120,6 +120,17 @@ export function recordSent(
   return outcome;
 }
 
+/** By wallet: how many transactions it sent that are none of our withdrawals (shown on the wallet as an alert). */
+export function unknownSendCounts(db: Db, walletId?: string): Map<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT wallet_id AS walletId, count(*) AS n FROM wallet_sent
+       WHERE withdrawal_id IS NULL AND (? IS NULL OR wallet_id = ?) GROUP BY wallet_id`,
+    )
+    .all(walletId ?? null, walletId ?? null) as { walletId: string; n: number }[];
+  return new Map(rows.map((r) => [r.walletId, r.n]));
+}
+
 /** The nonce after every transaction of the wallet this coordinator knows of (signed here or seen on chain). */
 export function knownNextNonce(db: Db, walletId: string): number {
   const r = db

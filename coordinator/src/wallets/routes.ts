@@ -10,10 +10,11 @@ import { UserRepo } from '../auth/users.ts';
 import { type EventHub } from '../events/hub.ts';
 import { type Wallet, WalletRepo } from './repo.ts';
 import { listDeposits } from '../chain/depositStore.ts';
+import { unknownSendCounts } from '../chain/sentTxs.ts';
 import { type PendingMoveView, approveMove, pendingMoveViews, rejectMove, requestMove } from './moves.ts';
 
 /** What clients see. The address appears only once both shares are stored. */
-export const walletView = (w: Wallet, pendingMove: PendingMoveView | null = null) => ({
+export const walletView = (w: Wallet, pendingMove: PendingMoveView | null = null, unknownTransactions = 0) => ({
   id: w.id,
   name: w.name,
   status: w.status,
@@ -26,6 +27,8 @@ export const walletView = (w: Wallet, pendingMove: PendingMoveView | null = null
   /** The workstation (device id) whose identity key the signer accepts for this wallet's key. */
   deviceId: w.deviceId,
   pendingMove,
+  /** Transactions sent from the wallet's address that are none of our withdrawals (sentTxs.ts): an alert. */
+  unknownTransactions,
   createdAt: new Date(w.createdAtMs).toISOString(),
 });
 
@@ -77,10 +80,12 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
 
   app.get('/api/v1/wallets', { onRequest: [auth] }, async () => {
     const moves = pendingMoveViews(ctx);
-    return { wallets: wallets.list().map((w) => walletView(w, moves.get(w.id))) };
+    const unknown = unknownSendCounts(ctx.db);
+    return { wallets: wallets.list().map((w) => walletView(w, moves.get(w.id), unknown.get(w.id))) };
   });
 
-  const view = (w: Wallet) => walletView(w, pendingMoveViews(ctx, w.id).get(w.id));
+  const view = (w: Wallet) =>
+    walletView(w, pendingMoveViews(ctx, w.id).get(w.id), unknownSendCounts(ctx.db, w.id).get(w.id));
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/wallets/:id',

@@ -50,6 +50,8 @@ export interface Wallet {
   deviceId: string | null;
   /** A move of the key to another workstation, waiting for an administrator. */
   pendingMove: WalletMove | null;
+  /** Transactions sent from the wallet's address that are none of Tandem's withdrawals: someone else may spend from it. */
+  unknownTransactions: number;
   /** This desktop holds the wallet's user share. */
   hasShare: boolean;
   /** The bank signer accepts this workstation for the wallet (it ran the key generation, or the key moved here). */

@@ -52,6 +52,13 @@ function WalletBody(props: { wallet: Wallet; onChanged(): void }) {
 
   return (
     <>
+      {w.unknownTransactions > 0 ? (
+        <div className="banner error" role="alert">
+          This wallet sent {w.unknownTransactions === 1 ? 'a transaction' : `${w.unknownTransactions} transactions`}{' '}
+          that {w.unknownTransactions === 1 ? 'is' : 'are'} none of Tandem&apos;s withdrawals. Someone else may be
+          spending from it: tell your security team now.
+        </div>
+      ) : null}
       <div className="panel">
         <dl className="details">
           <dt>Status</dt>
