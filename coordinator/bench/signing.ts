@@ -28,8 +28,15 @@ import { precomputeEncryptionMask } from '@tandem/tecdsa/sign';
 import { runDkg, runSign } from '@tandem/tecdsa/runLocal';
 import { identityFromSeed } from '@tandem/tecdsa/envelope';
 import { type P2Share } from '@tandem/tecdsa/shares';
-import { freePort, startAnvil } from '../src/chain/anvil.ts';
-import { CoordinatorDb, httpsApi, startChildCoordinator, startChildSigner } from '../test/childCoordinator.ts';
+import { freePort, startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
+import {
+  CoordinatorDb,
+  httpsApi,
+  startChildCoordinator,
+  startChildSigner,
+  type ChildCoordinator,
+  type ChildSigner,
+} from '../test/childCoordinator.ts';
 import { MpcSocket, dkgOverWss, signOverWss } from '../test/p2Client.ts';
 import { funder } from '../test/anvilHarness.ts';
 
@@ -45,19 +52,25 @@ const pct = (xs: number[], p: number) =>
 const mp = nativeModPow()!;
 
 const root = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
-const anvil = await startAnvil();
-const signer = await startChildSigner(root, { TANDEM_SIGNER_LOG_LEVEL: 'info' });
-const coordinator = await startChildCoordinator({
-  root,
-  port: await freePort(),
-  signerAddress: `localhost:${signer.port}`,
-  rpcUrl: anvil.rpcUrl,
-  env: { TANDEM_COORDINATOR_LOG_LEVEL: 'info' },
-});
-const cdb = new CoordinatorDb(coordinator.dataDir);
-const api = httpsApi(coordinator.url, coordinator.caCert);
 const pool = new ModPowPool();
+let anvil: RunningAnvil | undefined;
+let signer: ChildSigner | undefined;
+let coordinator: ChildCoordinator | undefined;
+let cdb: CoordinatorDb | undefined;
 try {
+  anvil = await startAnvil();
+  signer = await startChildSigner(root, { TANDEM_SIGNER_LOG_LEVEL: 'info' });
+  coordinator = await startChildCoordinator({
+    root,
+    port: await freePort(),
+    signerAddress: `localhost:${signer.port}`,
+    rpcUrl: anvil.rpcUrl,
+    env: { TANDEM_COORDINATOR_LOG_LEVEL: 'info' },
+  });
+  cdb = new CoordinatorDb(coordinator.dataDir);
+  const api = httpsApi(coordinator.url, coordinator.caCert);
+  const { wssUrl, caCert } = coordinator;
+  const signerIdentity = signer.identity;
   log(`stack up in ${root} (removed at the end); ring-Pedersen setup and ${WALLETS} wallets (DKG over WSS)…`);
   const rp = generateRingPedersen(mp, systemRng, FULL.nHatBits);
   const admin = await cdb.user('admin', ['admin']);
@@ -69,7 +82,7 @@ try {
     publicKey: Buffer.from(alice.device.publicKey).toString('hex'),
   });
   await api('POST', `/api/v1/devices/${(enrolled.json['device'] as { id: string }).id}/approve`, admin.token);
-  const socket = await MpcSocket.open(coordinator.wssUrl, alice.token, coordinator.caCert);
+  const socket = await MpcSocket.open(wssUrl, alice.token, caCert);
   const wallets: { id: string; share: P2Share }[] = [];
   for (let k = 0; k < WALLETS; k++) {
     const w = (await api('POST', '/api/v1/wallets', admin.token, { name: `bench-${k}`, signerUserId: alice.id }))
@@ -77,7 +90,7 @@ try {
       id: string;
       dkgWalletId: string;
     };
-    const { share } = await dkgOverWss(socket, alice.device, signer.identity, rp, w);
+    const { share } = await dkgOverWss(socket, alice.device, signerIdentity, rp, w);
     await api('POST', `/api/v1/wallets/${w.id}/share-stored`, alice.token, { address: ethereumAddress(share.Q) });
     await api('PUT', `/api/v1/wallets/${w.id}/policy`, admin.token, {
       perWithdrawalLimitWei: parseEther('1').toString(),
@@ -107,7 +120,7 @@ try {
   };
   const sign = async (r: Awaited<ReturnType<typeof ready>>, sock = socket) => {
     const t0 = performance.now();
-    await signOverWss(sock, alice.device, signer.identity, r.w.share, r.id, r.m32, r.mask);
+    await signOverWss(sock, alice.device, signerIdentity, r.w.share, r.id, r.m32, r.mask);
     return performance.now() - t0;
   };
 
@@ -145,9 +158,7 @@ try {
   log(`preparing ${CONC} withdrawals for the concurrent run…`);
   const batch = [];
   for (let i = 0; i < CONC; i++) batch.push(await ready(1000 + i));
-  const sockets = await Promise.all(
-    Array.from({ length: 4 }, () => MpcSocket.open(coordinator.wssUrl, alice.token, coordinator.caCert)),
-  );
+  const sockets = await Promise.all(Array.from({ length: 4 }, () => MpcSocket.open(wssUrl, alice.token, caCert)));
   const t0 = performance.now();
   const results = await Promise.allSettled(batch.map((r, i) => sign(r, sockets[i % sockets.length])));
   const wall = performance.now() - t0;
@@ -198,9 +209,9 @@ try {
   if (failures.length || crossed) process.exitCode = 1;
 } finally {
   pool.close();
-  cdb.close();
-  await coordinator.stop();
-  await signer.stop();
-  await anvil.stop();
+  cdb?.close();
+  await coordinator?.stop();
+  await signer?.stop();
+  await anvil?.stop();
   rmSync(root, { recursive: true, force: true }); // the signer's KEK and shares
 }

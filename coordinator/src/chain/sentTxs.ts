@@ -60,7 +60,7 @@ export function recordSent(
     const w = db
       .prepare(
         `SELECT id, state, nonce FROM withdrawals
-         WHERE wallet_id = ? AND to_address = ? AND amount_wei = ? AND tx_hash IS NULL
+         WHERE wallet_id = ? AND lower(to_address) = lower(?) AND amount_wei = ? AND tx_hash IS NULL
            AND state IN (${OPEN.map(() => '?').join(',')}) AND (nonce IS NULL OR nonce = ?)
          ORDER BY nonce IS NULL, created_at_ms LIMIT 1`,
       )
@@ -70,9 +70,8 @@ export function recordSent(
       db.prepare(
         `UPDATE withdrawals SET state = 'broadcast', tx_hash = ?, nonce = ?, updated_at_ms = ? WHERE id = ?`,
       ).run(tx.hash, tx.nonce, deps.now(), w.id);
-      if (w.nonce === null) {
-        // nothing was reserved for it
-      } else if (w.nonce !== tx.nonce) releaseNonce(db, walletId, w.nonce);
+      // A nonce reserved for it that the chain did not use goes back (see releaseNonce).
+      if (w.nonce !== null && w.nonce !== tx.nonce) releaseNonce(db, walletId, w.nonce);
       deps.audit.append('coordinator', 'withdrawal.found_on_chain', w.id, {
         txHash: tx.hash,
         nonce: tx.nonce,
