@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { type Hex } from 'viem';
+import { keccak256, type Hex } from 'viem';
 import { AuditLog } from '@tandem/common/auditLog';
 import { Metrics } from '@tandem/common/metrics';
 import { type Db } from '../src/db/db.ts';
@@ -89,11 +89,11 @@ describe('sends from a wallet', () => {
     const hash = await pay(to, 1234n);
     assert.throws(() => assertInSync(db, walletId, 1), { code: 'WALLET_OUT_OF_SYNC' }, 'not matched yet');
     await watcher.scanOnce();
-    assert.deepEqual(state(lost), {
-      state: 'broadcast',
-      tx_hash: hash,
-      nonce: 0,
-    });
+    assert.deepEqual(state(lost), { state: 'broadcast', tx_hash: hash, nonce: 0 });
+    const { raw_signed: raw } = db.prepare('SELECT raw_signed FROM withdrawals WHERE id = ?').get(lost) as {
+      raw_signed: string;
+    };
+    assert.equal(keccak256(raw as Hex), hash, 'the signed transaction as the chain has it');
     assert.equal(state(other).state, 'approved');
     assert.equal(knownNextNonce(db, walletId), 1);
     assert.doesNotThrow(() => assertInSync(db, walletId, 1));

@@ -426,7 +426,9 @@ test('(d) restored from a backup older than a payment: found on chain, never sig
   const first = await prepared(id, to, amount);
   const before = await chain.getBalance({ address: to });
   const { complete } = await signOverWss(socket, alice.device, signerIdentity, share, id, first.m32);
-  assert.equal((await confirmed(id))['state'], 'confirmed');
+  const paid = await confirmed(id);
+  assert.equal(paid['state'], 'confirmed');
+  assert.match(String(paid['rawTransaction']), /^0x02/);
 
   // The operator restores the older backup: the payment is not in it.
   await crash();
@@ -446,6 +448,7 @@ test('(d) restored from a backup older than a payment: found on chain, never sig
   const found = await confirmed(id);
   assert.equal(found['state'], 'confirmed');
   assert.equal(found['txHash'], complete['txHash'], 'the transaction that was mined');
+  assert.equal(found['rawTransaction'], paid['rawTransaction'], 'and its signed bytes, as the chain has them');
   assert.equal((await chain.getBalance({ address: to })) - before, amount, 'paid once');
   assert.deepEqual(await minedWithNonce(address, Number(first.nonce)), [complete['txHash']]);
   assert.ok(auditOf(id).some((e) => e.action === 'withdrawal.found_on_chain'));

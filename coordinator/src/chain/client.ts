@@ -68,6 +68,8 @@ export interface ChainClient {
   transaction(hash: Hex): Promise<{ hash: Hex; blockNumber: number | null } | undefined>;
   /** undefined if the block does not exist (yet). */
   block(n: number, withTxs?: boolean): Promise<ChainBlock | undefined>;
+  /** The signed transaction as sent (eth_getRawTransactionByHash); undefined if unknown or not served. */
+  rawTransaction(hash: Hex): Promise<Hex | undefined>;
 }
 
 /** The node answered with a JSON-RPC error (e.g. "nonce too low"); its own words, trimmed. */
@@ -187,6 +189,17 @@ export function makeChain(rpcUrl: string, chainId: number, opts: ChainClientOpti
           throw e;
         }
       }),
+    rawTransaction: async (hash) => {
+      try {
+        const raw = (await call('eth_getRawTransactionByHash', () =>
+          client.request({ method: 'eth_getRawTransactionByHash' as 'eth_chainId', params: [hash] as never }),
+        )) as Hex | null;
+        return raw && raw !== '0x' ? raw : undefined;
+      } catch (e) {
+        if (e instanceof NodeRejectedError) return undefined; // a node that does not serve it
+        throw e;
+      }
+    },
     block: (n, withTxs = false) =>
       read('eth_getBlockByNumber', async () => {
         // Raw request: viem's getBlock throws BlockNotFoundError for a future block, and formats

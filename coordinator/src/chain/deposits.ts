@@ -15,7 +15,7 @@
 //   below are no longer known: the first scan re-checks the blocks of recent stored deposits and,
 //   if the cursor block changed, rescans the last REORG_DEPTH blocks.
 
-import { getAddress, isAddress, type Hex } from 'viem';
+import { getAddress, isAddress, keccak256, type Hex } from 'viem';
 import { type Logger } from 'pino';
 import { type AuditLog } from '@tandem/common/auditLog';
 import { type Metrics } from '@tandem/common/metrics';
@@ -76,6 +76,8 @@ export interface ScanResult {
 export class DepositWatcher {
   /** Hashes of recently scanned blocks by height: what a reorg is detected against. */
   private readonly seen = new Map<number, Hex>();
+  /** Withdrawals just found paid on chain, waiting for their raw transaction (storeFoundRaw). */
+  private readonly foundOnChain: { withdrawalId: string; hash: Hex }[] = [];
   private checkedStoredHashes = false;
   private inFlight: Promise<ScanResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -169,6 +171,7 @@ export class DepositWatcher {
         if (parent !== undefined && parent !== b.parentHash) break walk;
         recorded += this.record(b, wallets);
         cursor = b.number;
+        await this.storeFoundRaw();
       }
     }
     return { from, to: cursor, recorded, orphaned };
@@ -186,7 +189,10 @@ export class DepositWatcher {
       return w ? [{ t, w }] : [];
     });
     const added = db.transaction(() => {
-      for (const { t, w } of sent) recordSent(db, this.deps, w.id, t, b);
+      for (const { t, w } of sent) {
+        const r = recordSent(db, this.deps, w.id, t, b);
+        if (r?.outcome === 'found') this.foundOnChain.push({ withdrawalId: r.withdrawalId!, hash: t.hash });
+      }
       let n = 0;
       for (const { t, w } of found) {
         const r = upsertDeposit(db, {
@@ -208,6 +214,21 @@ export class DepositWatcher {
     })();
     this.remember(b.number, b.hash);
     return added;
+  }
+
+  /**
+   * A withdrawal found paid on chain gets the signed transaction as the chain has it (checked
+   * against its hash), so its record is whole and the broadcaster could send it again after a reorg.
+   * A node that does not serve raw transactions leaves it without; nothing else depends on it.
+   */
+  private async storeFoundRaw(): Promise<void> {
+    for (const f of this.foundOnChain.splice(0)) {
+      const raw = await this.deps.chain.rawTransaction(f.hash).catch(() => undefined);
+      if (!raw || keccak256(raw) !== f.hash) continue;
+      this.deps.db
+        .prepare('UPDATE withdrawals SET raw_signed = ? WHERE id = ? AND tx_hash = ? AND raw_signed IS NULL')
+        .run(raw, f.withdrawalId, f.hash);
+    }
   }
 
   private remember(n: number, hash: Hex): void {

@@ -29,7 +29,7 @@ const OPEN = ['pending_approval', 'approved', 'signing', 'signed'] as const;
 
 /**
  * Records one transaction sent from a wallet and matches it to a withdrawal. Idempotent on the
- * hash (a rescan sees it again). Returns 'ours' | 'found' | 'unknown' for a new one, undefined for
+ * hash (a rescan sees it again). Returns what it was and its withdrawal for a new one, undefined for
  * one already recorded. Must run inside the transaction that records its block.
  */
 export function recordSent(
@@ -38,7 +38,7 @@ export function recordSent(
   walletId: string,
   tx: SentTx,
   block: { number: number; hash: Hex },
-): 'ours' | 'found' | 'unknown' | undefined {
+): { outcome: 'ours' | 'found' | 'unknown'; withdrawalId: string | null } | undefined {
   if (!db.inTransaction) throw new Error('recordSent: call it inside the transaction that records the block');
   const known = db.prepare('SELECT block_hash FROM wallet_sent WHERE tx_hash = ?').get(tx.hash) as
     { block_hash: string } | undefined;
@@ -116,7 +116,7 @@ export function recordSent(
       'the wallet sent a transaction that is none of our withdrawals',
     );
   }
-  return outcome;
+  return { outcome, withdrawalId };
 }
 
 /** By wallet: how many transactions it sent that are none of our withdrawals (shown on the wallet as an alert). */
