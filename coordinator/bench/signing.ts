@@ -25,7 +25,7 @@ import { ModPowPool } from '@tandem/tecdsa/modpowPool';
 import { systemRng } from '@tandem/tecdsa/rng';
 import { FULL } from '@tandem/tecdsa/params';
 import { precomputeEncryptionMask } from '@tandem/tecdsa/sign';
-import { runDkg, runSign } from '@tandem/tecdsa/runLocal';
+import { freshParties, runDkg, runSign } from '@tandem/tecdsa/runLocal';
 import { identityFromSeed } from '@tandem/tecdsa/envelope';
 import { type P2Share } from '@tandem/tecdsa/shares';
 import { freePort, startAnvil, type RunningAnvil } from '../src/chain/anvil.ts';
@@ -125,13 +125,7 @@ try {
   };
 
   // The in-process reference: tecdsa's P1 and P2 in this process, same profile and backends, mask precomputed.
-  const parties = {
-    p1: identityFromSeed(randomBytes(32)),
-    p2: identityFromSeed(randomBytes(32)),
-    rng: systemRng,
-    modPow: pool,
-    profile: FULL,
-  };
+  const parties = freshParties(pool, FULL, systemRng);
   const dkg = await runDkg(parties, rp, { requestId: randomBytes(32), walletId: randomBytes(32) });
   const signInProcess = async () => {
     const encryptionMask = precomputeEncryptionMask(parties, dkg.share2.N);

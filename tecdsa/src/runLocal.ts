@@ -1,7 +1,7 @@
 // Runs a whole DKG and one signing in one process, relaying envelopes between the two
 // parties (as the coordinator would). Used by the demo CLI, the benchmark and the tests.
 
-import { type Envelope, type Identity } from './envelope.ts';
+import { type Envelope, type Identity, identityFromSeed } from './envelope.ts';
 import { type ModPow } from './arith.ts';
 import { type Rng } from './rng.ts';
 import { type Profile } from './params.ts';
@@ -19,6 +19,11 @@ export interface LocalParties {
   modPow: ModPow;
   profile: Profile;
   now?: () => number;
+}
+
+/** Both parties in this process with fresh identities: the reference the services' benchmarks compare with. */
+export function freshParties(modPow: ModPow, profile: Profile, rng: Rng): LocalParties {
+  return { p1: identityFromSeed(rng.bytes(32)), p2: identityFromSeed(rng.bytes(32)), rng, modPow, profile };
 }
 
 type Ms = Record<'P1' | 'P2', number>;
