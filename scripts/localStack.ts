@@ -49,8 +49,8 @@ const coordinator = await startCoordinator(cconf, { log: fileLog('coordinator') 
 
 // A first admin, once: the password is random, shown here and kept in a private file.
 const pwFile = join(root, 'admin-password.txt');
-const users = new UserRepo(coordinator.ctx.db);
-if (users.list().length === 0) {
+const users = new UserRepo(coordinator.ctx.store);
+if ((await users.list()).length === 0) {
   const password = `Tandem-${randomBytes(12).toString('base64url')}`;
   await createAccount(coordinator.ctx, 'cli:local-stack', { username: 'admin', password, roles: ['admin'] });
   writeFileSync(pwFile, password + '\n', { mode: 0o600 });

@@ -54,7 +54,8 @@ const LABEL = Buffer.from('tandem-audit-v1', 'ascii');
 const GENESIS = Buffer.alloc(32);
 const MAX_STRING = 4096;
 
-interface AuditRow {
+/** An audit_log row as stored (the same columns in every database that holds the log). */
+export interface AuditRow {
   seq: number;
   at_ms: number;
   actor: string;
@@ -90,45 +91,109 @@ export class AuditLog {
   // entry cannot interleave with another connection's append. The head is read from the table every time rather
   // than cached, because a caller's rollback would leave a cached head pointing at an entry that never existed.
   append(actor: string, action: string, subject: string, details: AuditDetails = {}): AuditEntry {
-    checkName('actor', actor, false);
-    checkName('action', action, false);
-    checkName('subject', subject, true);
-    const detailsJson = canonicalDetails(details);
-    const atMs = this.now();
-    if (!Number.isSafeInteger(atMs) || atMs < 0) throw new Error(`audit clock gave ${atMs}, not a time in ms`);
-
+    const draft = auditDraft(actor, action, subject, details, this.now());
     const write = this.db.transaction((): AuditRow => {
-      const last = this.lastStmt.get();
-      const seq = (last?.seq ?? 0) + 1;
-      const prevHash = last?.hash ?? GENESIS;
-      const row: AuditRow = {
-        seq,
-        at_ms: atMs,
-        actor,
-        action,
-        subject,
-        details: detailsJson,
-        prev_hash: prevHash,
-        hash: entryHash(seq, atMs, actor, action, subject, detailsJson, prevHash),
-      };
+      const row = nextAuditRow(this.lastStmt.get(), draft);
       this.insertStmt.run(row);
       return row;
     });
-    return toEntry(write.immediate());
+    return toAuditEntry(write.immediate());
   }
 
   // The hash of the newest entry (64 zero hex digits for an empty log): what the daemon ships out with each append.
   head(): string {
-    const last = this.lastStmt.get();
-    return (last?.hash ?? GENESIS).toString('hex');
+    return auditHeadHex(this.lastStmt.get());
   }
 
   // Walks every row in seq order and stops at the first one that does not hold. A missing entry is reported at
   // the seq that should have been there.
   verify(): AuditVerdict {
-    let expectedSeq = 1;
-    let prevHash: Buffer = GENESIS;
-    for (const row of this.fromStmt.iterate(1)) {
+    return verifyAuditRows(this.fromStmt.iterate(1));
+  }
+
+  entries(fromSeq = 1): AuditEntry[] {
+    return this.fromStmt.all(fromSeq).map(toAuditEntry);
+  }
+
+  /** The newest `limit` entries by any of these actors, newest first (a user's own history). */
+  byActors(actors: readonly string[], limit: number): AuditEntry[] {
+    if (actors.length === 0) return [];
+    const marks = actors.map(() => '?').join(', ');
+    return this.db
+      .prepare<unknown[], AuditRow>(`SELECT * FROM audit_log WHERE actor IN (${marks}) ORDER BY seq DESC LIMIT ?`)
+      .all(...actors, limit)
+      .map(toAuditEntry);
+  }
+}
+
+/** An entry checked and stamped, waiting for the head it will follow. */
+export interface AuditDraft {
+  atMs: number;
+  actor: string;
+  action: string;
+  subject: string;
+  detailsJson: string;
+}
+
+/** Checks an entry's fields before anything is written (a bad field is a programming error, never stored). */
+export function auditDraft(
+  actor: string,
+  action: string,
+  subject: string,
+  details: AuditDetails,
+  atMs: number,
+): AuditDraft {
+  checkName('actor', actor, false);
+  checkName('action', action, false);
+  checkName('subject', subject, true);
+  const detailsJson = canonicalDetails(details);
+  if (!Number.isSafeInteger(atMs) || atMs < 0) throw new Error(`audit clock gave ${atMs}, not a time in ms`);
+  return { atMs, actor, action, subject, detailsJson };
+}
+
+/** The row that follows `last` (undefined for an empty log). The caller reads `last` and inserts in one transaction. */
+export function nextAuditRow(last: Pick<AuditRow, 'seq' | 'hash'> | undefined, d: AuditDraft): AuditRow {
+  const seq = (last?.seq ?? 0) + 1;
+  const prevHash = last?.hash ?? GENESIS;
+  return {
+    seq,
+    at_ms: d.atMs,
+    actor: d.actor,
+    action: d.action,
+    subject: d.subject,
+    details: d.detailsJson,
+    prev_hash: prevHash,
+    hash: entryHash(seq, d.atMs, d.actor, d.action, d.subject, d.detailsJson, prevHash),
+  };
+}
+
+/** The head as hex: the newest entry's hash, or 64 zero digits for an empty log. */
+export function auditHeadHex(last: Pick<AuditRow, 'hash'> | undefined): string {
+  return (last?.hash ?? GENESIS).toString('hex');
+}
+
+/**
+ * Walks rows in seq order and stops at the first one that does not hold. A missing entry is
+ * reported at the seq that should have been there.
+ */
+export function verifyAuditRows(rows: Iterable<AuditRow>): AuditVerdict {
+  const walk = auditVerifier();
+  for (const row of rows) {
+    const bad = walk.next(row);
+    if (bad) return bad;
+  }
+  return walk.done();
+}
+
+/** verifyAuditRows one row at a time, for callers that read the log in pages. */
+export function auditVerifier(): {
+  next(row: AuditRow): Extract<AuditVerdict, { ok: false }> | undefined;
+  done(): AuditVerdict;
+} {
+  let expectedSeq = 1;
+  let prevHash: Buffer = GENESIS;
+  return {
+    next(row) {
       if (row.seq !== expectedSeq)
         return { ok: false, seq: expectedSeq, reason: `entry ${expectedSeq} is missing (found ${row.seq} next)` };
       if (!prevHash.equals(row.prev_hash))
@@ -140,23 +205,10 @@ export class AuditLog {
       if (!hash.equals(row.hash)) return { ok: false, seq: row.seq, reason: 'hash does not match the entry contents' };
       prevHash = row.hash;
       expectedSeq++;
-    }
-    return { ok: true, entries: expectedSeq - 1, head: prevHash.toString('hex') };
-  }
-
-  entries(fromSeq = 1): AuditEntry[] {
-    return this.fromStmt.all(fromSeq).map(toEntry);
-  }
-
-  /** The newest `limit` entries by any of these actors, newest first (a user's own history). */
-  byActors(actors: readonly string[], limit: number): AuditEntry[] {
-    if (actors.length === 0) return [];
-    const marks = actors.map(() => '?').join(', ');
-    return this.db
-      .prepare<unknown[], AuditRow>(`SELECT * FROM audit_log WHERE actor IN (${marks}) ORDER BY seq DESC LIMIT ?`)
-      .all(...actors, limit)
-      .map(toEntry);
-  }
+      return undefined;
+    },
+    done: () => ({ ok: true, entries: expectedSeq - 1, head: prevHash.toString('hex') }),
+  };
 }
 
 function entryHash(
@@ -229,7 +281,7 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-function toEntry(row: AuditRow): AuditEntry {
+export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     seq: row.seq,
     atMs: row.at_ms,

@@ -203,7 +203,7 @@ try {
   if (failures.length || crossed) process.exitCode = 1;
 } finally {
   pool.close();
-  cdb?.close();
+  await cdb?.close();
   await coordinator?.stop();
   await signer?.stop();
   await anvil?.stop();

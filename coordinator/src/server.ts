@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { type Server } from 'node:http';
 import { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { AuditLog } from '@tandem/common/auditLog';
 import { Metrics } from '@tandem/common/metrics';
 import { ensureDevPki } from '@tandem/common/devPki';
 import { type CoordinatorConfig, ConfigError } from './config.ts';
 import { type CoordinatorContext } from './context.ts';
-import { openDb } from './db/db.ts';
+import { openStore } from './db/sqliteStore.ts';
+import { AuditTrail } from './audit/auditTrail.ts';
 import { buildApp } from './http/app.ts';
 import { connectSigner, type SignerCalls } from './signer/signerClient.ts';
 import { registerAuthRoutes } from './auth/routes.ts';
@@ -71,12 +71,12 @@ export async function startCoordinator(
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = opts.log ?? pino({ level: config.logLevel, base: { service: 'tandem-coordinator' } });
   const now = opts.now ?? (() => Date.now());
-  const db = openDb(join(config.dataDir, 'coordinator.db'));
+  const store = openStore(join(config.dataDir, 'coordinator.db'));
   const metrics = new Metrics();
-  const audit = new AuditLog(db, now);
+  const audit = new AuditTrail(store, now);
   const signer = opts.signer ?? connectSigner(config.signer);
   const chain = makeChain(config.chain.rpcUrl, config.chain.chainId);
-  const ctx: CoordinatorContext = { config, db, audit, metrics, log, signer, chain, now };
+  const ctx: CoordinatorContext = { config, store, audit, metrics, log, signer, chain, now };
   // Read at start so a missing or unreadable key stops the coordinator with a clear error.
   const permitKey = loadPermitKey(config.permitKeyFile);
 
@@ -92,7 +92,7 @@ export async function startCoordinator(
   const hub = new EventHub();
   const withdrawals = new WithdrawalService(ctx, hub);
   registerRoutes(app, ctx, hub, withdrawals);
-  const relays = new RelaySessions(config.mpcRoundTimeoutMs);
+  const relays = new RelaySessions(config.mpcRoundTimeoutMs, log);
   const broadcaster = new Broadcaster(ctx, withdrawals, () =>
     reconcileSigning(
       ctx,
@@ -113,7 +113,7 @@ export async function startCoordinator(
     onSocketClosed: (socket) => relays.abortSocket(socket, 'DISCONNECTED'),
   });
   const deposits = new DepositWatcher({
-    db,
+    store,
     chain,
     log,
     audit,
@@ -123,13 +123,16 @@ export async function startCoordinator(
   });
   deposits.start(config.chain.pollMs);
   broadcaster.start(config.chain.pollMs);
-  const expiry = setInterval(() => withdrawals.expire(), 60_000);
+  const expiry = setInterval(() => void withdrawals.expire(), 60_000);
   expiry.unref();
   await app.listen({ host: config.host, port: config.port });
   void broadcaster.tick(); // settle what a restart interrupted, and send anything signed before it
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  log.info({ port, dataDir: config.dataDir, devTls: !config.tls, auditHead: audit.head() }, 'coordinator listening');
+  log.info(
+    { port, dataDir: config.dataDir, devTls: !config.tls, auditHead: await audit.head() },
+    'coordinator listening',
+  );
 
   return {
     ctx,
@@ -138,15 +141,16 @@ export async function startCoordinator(
     url: `https://localhost:${port}`,
     devCaCert,
     async close() {
-      relays.abortAll('SHUTDOWN');
+      // Sessions cut short return their withdrawals to approved before the database closes.
+      await relays.abortAll('SHUTDOWN');
       mpc.close();
       clearInterval(expiry);
       await deposits.stop();
       await broadcaster.stop();
       await app.close();
       signer.close();
-      log.info({ auditHead: audit.head() }, 'coordinator stopped');
-      db.close();
+      log.info({ auditHead: await audit.head() }, 'coordinator stopped');
+      await store.close();
     },
   };
 }

@@ -11,7 +11,7 @@ import { getAddress } from 'viem';
 import { AddressBook } from '../src/addressBook/repo.ts';
 import { type Role } from '../src/auth/roles.ts';
 import { UserRepo } from '../src/auth/users.ts';
-import { openDb } from '../src/db/db.ts';
+import { openStore } from '../src/db/sqliteStore.ts';
 import { EventHub } from '../src/events/hub.ts';
 import { buildApp } from '../src/http/app.ts';
 import { registerRoutes } from '../src/server.ts';
@@ -36,7 +36,7 @@ interface EntryJson {
 
 /** A user for crowd tests, stored directly: they never sign in with a password, so no scrypt. */
 function quickUser(ctx: TestContext, username: string, roles: Role[]) {
-  return new UserRepo(ctx.db).create({ username, passwordHash: 'not-a-password-hash', roles }, ctx.now());
+  return new UserRepo(ctx.store).create({ username, passwordHash: 'not-a-password-hash', roles }, ctx.now());
 }
 
 /** The app as the server builds it, with a hub the test can listen on. */
@@ -81,7 +81,7 @@ describe('address book', () => {
     ctx = makeTestContext(); // addressBookQuorum: the default, 2
     ({ app, hub } = await appWithHub(ctx));
     call = api(app);
-    book = new AddressBook(ctx.db);
+    book = new AddressBook(ctx.store);
     const people: [string, Role[]][] = [
       ['alice', ['admin']],
       ['ivan', ['initiator']],
@@ -93,14 +93,14 @@ describe('address book', () => {
     ];
     const users = await Promise.all(people.map(([name, roles]) => createUser(ctx, name, roles)));
     for (const { user } of users) {
-      t[user.username] = tokenFor(ctx, user);
+      t[user.username] = await tokenFor(ctx, user);
       id[user.username] = user.id;
     }
   });
 
   after(async () => {
     await app.close();
-    ctx.close();
+    await ctx.close();
   });
 
   it('the default quorum is 2', () => assert.equal(ctx.config.addressBookQuorum, 2));
@@ -124,17 +124,17 @@ describe('address book', () => {
         quorum: 2,
       },
     );
-    assert.equal(book.get(e.id)?.address, PAYEE);
+    assert.equal((await book.get(e.id))?.address, PAYEE);
     for (const u of ['ann', 'ben', 'cat'])
       assert.deepEqual(heard[u], [{ type: 'event', event: 'address_book_awaiting_approval', entryId: e.id }], u);
     assert.deepEqual([heard.ivan, heard.alice], [[], []], 'only approvers hear of it');
-    const audit = ctx.audit.entries().filter((a) => a.subject === e.id);
+    const audit = (await ctx.audit.entries()).filter((a) => a.subject === e.id);
     assert.deepEqual(
       audit.map((a) => [a.actor, a.action, { ...a.details }]),
       [['ivan', 'address_book.proposed', { name: 'Exchange cold wallet', address: PAYEE }]],
     );
-    assert.equal(book.isWhitelisted(PAYEE), false, 'pending is not whitelisted');
-    assert.equal(book.nameOf(PAYEE), undefined, "a pending entry's name is not vouched for");
+    assert.equal(await book.isWhitelisted(PAYEE), false, 'pending is not whitelisted');
+    assert.equal(await book.nameOf(PAYEE), undefined, "a pending entry's name is not vouched for");
   });
 
   it('approvals: not by the proposer, once per approver; the quorum whitelists it once', async () => {
@@ -155,7 +155,7 @@ describe('address book', () => {
     const again = await call.decide(t.ann!, entry.id, 'approve');
     assert.equal(again.statusCode, 409);
     assert.equal(errorCode(again), 'ALREADY_APPROVED');
-    assert.equal(book.isWhitelisted(PAYEE_2), false);
+    assert.equal(await book.isWhitelisted(PAYEE_2), false);
 
     const second = await call.decide(t.ben!, entry.id, 'approve');
     assert.equal(second.statusCode, 200, second.body);
@@ -166,9 +166,9 @@ describe('address book', () => {
     );
     // Whitelisted in any spelling of the address.
     for (const spelling of [PAYEE_2, PAYEE_2.toLowerCase(), `0x${PAYEE_2.slice(2).toUpperCase()}`])
-      assert.equal(book.isWhitelisted(spelling), true, spelling);
-    assert.equal(book.nameOf(PAYEE_2.toLowerCase()), 'Market maker');
-    assert.equal(book.isWhitelisted(PAYEE_3), false);
+      assert.equal(await book.isWhitelisted(spelling), true, spelling);
+    assert.equal(await book.nameOf(PAYEE_2.toLowerCase()), 'Market maker');
+    assert.equal(await book.isWhitelisted(PAYEE_3), false);
 
     // After the quorum, further approvals are refused rather than counted.
     const late = await call.decide(t.cat!, entry.id, 'approve');
@@ -176,7 +176,7 @@ describe('address book', () => {
     assert.equal(errorCode(late), 'INVALID_STATE');
     assert.equal(errorCode(await call.decide(t.cat!, entry.id, 'reject')), 'INVALID_STATE');
 
-    const audit = ctx.audit.entries().filter((a) => a.subject === entry.id);
+    const audit = (await ctx.audit.entries()).filter((a) => a.subject === entry.id);
     assert.deepEqual(
       audit.map((a) => [a.actor, a.action]),
       [
@@ -196,12 +196,11 @@ describe('address book', () => {
     const rejected = await call.decide(t.cat!, entry.id, 'reject');
     assert.equal(rejected.statusCode, 200, rejected.body);
     assert.equal(entryOf(rejected).status, 'REJECTED');
-    assert.equal(book.isWhitelisted(PAYEE_3), false);
+    assert.equal(await book.isWhitelisted(PAYEE_3), false);
     assert.equal(errorCode(await call.decide(t.ben!, entry.id, 'approve')), 'INVALID_STATE');
     assert.equal(errorCode(await call.decide(t.ben!, entry.id, 'reject')), 'INVALID_STATE');
     assert.deepEqual(
-      ctx.audit
-        .entries()
+      (await ctx.audit.entries())
         .filter((a) => a.subject === entry.id && a.action === 'address_book.rejected')
         .map((a) => [a.actor, { ...a.details }]),
       [['cat', { name: 'Unknown vendor', address: PAYEE_3 }]],
@@ -256,7 +255,7 @@ describe('address book', () => {
   });
 
   it('roles: initiator or admin proposes, approvers decide, anyone signed in reads', async () => {
-    const entry = book.list().find((e) => e.status === 'PENDING')!;
+    const entry = (await book.list()).find((e) => e.status === 'PENDING')!;
     for (const who of ['ann', 'sam']) {
       const res = await call.propose(t[who]!, { name: 'Not mine to propose', address: `0x${'cd'.repeat(20)}` });
       assert.equal(res.statusCode, 403, who);
@@ -267,11 +266,11 @@ describe('address book', () => {
         const res = await call.decide(t[who]!, entry.id, decision);
         assert.equal(errorCode(res), 'ROLE_REQUIRED', `${who} ${decision}`);
       }
-    assert.equal(book.require(entry.id).approvals.length, entry.approvals.length, 'no refused vote counted');
+    assert.equal((await book.require(entry.id)).approvals.length, entry.approvals.length, 'no refused vote counted');
     for (const who of ['sam', 'ivan', 'ann', 'alice']) {
       const res = await call.list(t[who]!);
       assert.equal(res.statusCode, 200, who);
-      assert.equal((res.json() as { entries: EntryJson[] }).entries.length, book.list().length);
+      assert.equal((res.json() as { entries: EntryJson[] }).entries.length, (await book.list()).length);
     }
     const anonymous = await app.inject({ method: 'GET', url: '/api/v1/address-book' });
     assert.equal(errorCode(anonymous), 'UNAUTHENTICATED');
@@ -279,29 +278,32 @@ describe('address book', () => {
     assert.equal(errorCode(await call.decide(t.ann!, 'not an id', 'reject')), 'BAD_REQUEST');
   });
 
-  it('the (entry, approver) key refuses a second vote even from another connection', () => {
-    const entry = book.list().find((e) => e.status === 'PENDING' && e.approvals.length === 0)!;
-    book.approve(entry.id, id.ann!, ctx.now(), 5);
-    const other = openDb(ctx.dbFile);
+  it('the (entry, approver) key refuses a second vote even from another connection', async () => {
+    const entry = (await book.list()).find((e) => e.status === 'PENDING' && e.approvals.length === 0)!;
+    await book.approve(entry.id, id.ann!, ctx.now(), 5);
+    const other = openStore(ctx.dbFile);
     try {
-      assert.throws(
+      await assert.rejects(
         () =>
-          other
-            .prepare('INSERT INTO address_book_approvals (entry_id, user_id, at_ms) VALUES (?, ?, ?)')
-            .run(entry.id, id.ann!, ctx.now()),
+          other.run(
+            'INSERT INTO address_book_approvals (entry_id, user_id, at_ms) VALUES (?, ?, ?)',
+            entry.id,
+            id.ann!,
+            ctx.now(),
+          ),
         { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
       );
-      assert.throws(() => new AddressBook(other).approve(entry.id, id.ann!, ctx.now(), 5), {
+      await assert.rejects(() => new AddressBook(other).approve(entry.id, id.ann!, ctx.now(), 5), {
         code: 'ALREADY_APPROVED',
       });
     } finally {
-      other.close();
+      await other.close();
     }
-    assert.equal(book.require(entry.id).approvals.length, 1);
+    assert.equal((await book.require(entry.id)).approvals.length, 1);
   });
 
-  it('the audit chain verifies', () => {
-    const verdict = ctx.audit.verify();
+  it('the audit chain verifies', async () => {
+    const verdict = await ctx.audit.verify();
     assert.equal(verdict.ok, true, JSON.stringify(verdict));
   });
 });
@@ -317,15 +319,18 @@ describe('address book under concurrent approvals', () => {
 
   after(async () => {
     await app.close();
-    ctx.close();
+    await ctx.close();
   });
 
   it('20 approvers at once: exactly the quorum counts, APPROVED once, one whitelisted entry', async () => {
     const call = api(app);
-    const proposer = quickUser(ctx, 'ivan', ['initiator']);
-    const approvers = Array.from({ length: 20 }, (_, i) => quickUser(ctx, `approver${i}`, ['approver']));
-    const entry = entryOf(await call.propose(tokenFor(ctx, proposer), { name: 'Payroll provider', address: PAYEE }));
-    const tokens = approvers.map((u) => tokenFor(ctx, u));
+    const proposer = await quickUser(ctx, 'ivan', ['initiator']);
+    const approvers: Awaited<ReturnType<typeof quickUser>>[] = [];
+    for (let i = 0; i < 20; i++) approvers.push(await quickUser(ctx, `approver${i}`, ['approver']));
+    const entry = entryOf(
+      await call.propose(await tokenFor(ctx, proposer), { name: 'Payroll provider', address: PAYEE }),
+    );
+    const tokens = await Promise.all(approvers.map((u) => tokenFor(ctx, u)));
 
     const results = await Promise.all(tokens.map((token) => call.decide(token, entry.id, 'approve')));
     const ok = results.filter((r) => r.statusCode === 200);
@@ -341,15 +346,12 @@ describe('address book under concurrent approvals', () => {
       [3, 'APPROVED'],
     ]);
 
-    const stored = new AddressBook(ctx.db).require(entry.id);
+    const stored = await new AddressBook(ctx.store).require(entry.id);
     assert.equal(stored.status, 'APPROVED');
     assert.equal(stored.approvals.length, 3);
-    const rows = ctx.db.prepare('SELECT COUNT(*) AS n FROM address_book_approvals WHERE entry_id = ?').get(entry.id);
+    const rows = await ctx.store.get('SELECT COUNT(*) AS n FROM address_book_approvals WHERE entry_id = ?', entry.id);
     assert.deepEqual(rows, { n: 3 });
-    const actions = ctx.audit
-      .entries()
-      .filter((a) => a.subject === entry.id)
-      .map((a) => a.action);
+    const actions = (await ctx.audit.entries()).filter((a) => a.subject === entry.id).map((a) => a.action);
     assert.deepEqual(actions, [
       'address_book.proposed',
       'address_book.approved',
@@ -357,8 +359,8 @@ describe('address book under concurrent approvals', () => {
       'address_book.approved',
       'address_book.whitelisted',
     ]);
-    assert.equal(new AddressBook(ctx.db).isWhitelisted(PAYEE.toLowerCase()), true);
-    const verdict = ctx.audit.verify();
+    assert.equal(await new AddressBook(ctx.store).isWhitelisted(PAYEE.toLowerCase()), true);
+    const verdict = await ctx.audit.verify();
     assert.equal(verdict.ok, true, JSON.stringify(verdict));
   });
 });

@@ -19,7 +19,8 @@ import {
   type WalletClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { openDb, type Db } from '../src/db/db.ts';
+import { openStore, type SqliteStore } from '../src/db/sqliteStore.ts';
+import { type Store } from '../src/db/store.ts';
 import { ANVIL_FUNDER } from '../src/chain/anvil.ts';
 
 // Defined here rather than imported from viem/chains: that barrel of every chain takes ~3 s to load.
@@ -32,30 +33,40 @@ const localChain = defineChain({
 
 export const silentLog = pino({ level: 'silent' });
 
-export function tempDb(): Db {
-  return openDb(join(mkdtempSync(join(tmpdir(), 'tandem-chain-')), 'coordinator.db'));
+export function tempStore(): SqliteStore {
+  return openStore(join(mkdtempSync(join(tmpdir(), 'tandem-chain-')), 'coordinator.db'));
 }
 
-export function insertUser(db: Db): string {
+export async function insertUser(store: Store): Promise<string> {
   const id = randomUUID();
-  db.prepare(
+  await store.run(
     `INSERT INTO users (id, username, password_hash, roles, created_at_ms, updated_at_ms)
      VALUES (?, ?, 'x', '["signer"]', 0, 0)`,
-  ).run(id, `user-${id}`);
+    id,
+    `user-${id}`,
+  );
   return id;
 }
 
-export function insertWallet(
-  db: Db,
+export async function insertWallet(
+  store: Store,
   userId: string,
   address: string,
   status: 'ACTIVE' | 'PENDING_DKG' | 'FAILED' = 'ACTIVE',
-): string {
+): Promise<string> {
   const id = randomUUID();
-  db.prepare(
+  await store.run(
     `INSERT INTO wallets (id, name, signer_user_id, status, keyset_id, wallet_id_bytes, address, created_by,
        created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
-  ).run(id, `wallet ${id}`, userId, status, randomUUID(), randomBytes(32), address, userId);
+    id,
+    `wallet ${id}`,
+    userId,
+    status,
+    randomUUID(),
+    randomBytes(32),
+    address,
+    userId,
+  );
   return id;
 }
 

@@ -21,8 +21,8 @@ const dir = (prefix: string) => {
   return d;
 };
 const contexts: TestContext[] = [];
-after(() => {
-  for (const c of contexts) c.close();
+after(async () => {
+  for (const c of contexts) await c.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -43,9 +43,9 @@ async function populated(): Promise<{ ctx: TestContext; password: string; wallet
   contexts.push(ctx);
   const admin = await createUser(ctx, 'alice', ['admin']);
   const signer = await createUser(ctx, 'sam', ['signer']);
-  const wallets = new WalletRepo(ctx.db);
-  const w = wallets.create('Treasury', signer.user.id, admin.user.id, ctx.now());
-  ctx.audit.append(admin.user.id, 'wallet.created', w.id, { name: w.name });
+  const wallets = new WalletRepo(ctx.store);
+  const w = await wallets.create('Treasury', signer.user.id, admin.user.id, ctx.now());
+  await ctx.audit.append(admin.user.id, 'wallet.created', w.id, { name: w.name });
   return { ctx, password: admin.password, walletId: w.id };
 }
 
@@ -59,9 +59,9 @@ test('backup while the database is open, restore into a fresh directory: users, 
   assert.equal(manifest.service, 'coordinator');
   assert.equal(manifest.database, 'coordinator.db');
   assert.equal(manifest.sha256, sha256File(join(backupDir, 'coordinator.db')));
-  assert.equal(manifest.schemaVersion, ctx.db.pragma('user_version', { simple: true }));
+  assert.equal(manifest.schemaVersion, await ctx.store.schemaVersion());
   assert.deepEqual(manifest.facts, { users: 2, wallets: 1, withdrawals: 0 });
-  const chain = ctx.audit.verify();
+  const chain = await ctx.audit.verify();
   assert.ok(chain.ok);
   assert.deepEqual(manifest.audit, { ok: true, entries: chain.entries, head: chain.head });
   assert.equal(statSync(backupDir).mode & 0o777, 0o700);
@@ -82,19 +82,19 @@ test('backup while the database is open, restore into a fresh directory: users, 
   const restored = makeTestContext({ dir: fresh });
   contexts.push(restored);
   assert.deepEqual(
-    (restored.db.prepare('SELECT username FROM users ORDER BY username').all() as { username: string }[]).map(
+    (await restored.store.all<{ username: string }>('SELECT username FROM users ORDER BY username')).map(
       (u) => u.username,
     ),
     ['alice', 'sam'],
   );
-  const w = new WalletRepo(restored.db).require(walletId);
+  const w = await new WalletRepo(restored.store).require(walletId);
   assert.equal(w.name, 'Treasury');
-  assert.deepEqual(w, new WalletRepo(ctx.db).require(walletId));
+  assert.deepEqual(w, await new WalletRepo(ctx.store).require(walletId));
   // The audit chain verifies, with the restore recorded at its end, also through the CLI.
-  const v = restored.audit.verify();
+  const v = await restored.audit.verify();
   assert.ok(v.ok);
   assert.equal(v.entries, chain.entries + 1);
-  assert.equal(restored.audit.entries().at(-1)?.action, 'backup.restored');
+  assert.equal((await restored.audit.entries()).at(-1)?.action, 'backup.restored');
   assert.equal((await admin(['verify-audit'], fresh)).code, 0);
   // The password hashes came back: alice signs in to the restored coordinator.
   const app = await buildTestApp(restored);
@@ -128,7 +128,7 @@ test('refusals: a tampered file, an occupied or open data directory; --force kee
   assert.equal(open.code, 1);
   assert.match(open.err, /open in another process/);
 
-  ctx.close();
+  await ctx.close();
   contexts.splice(contexts.indexOf(ctx), 1);
   const before = sha256File(join(ctx.dir, 'coordinator.db'));
   const forced = await admin(['restore', '--from', backupDir, '--force'], ctx.dir);
@@ -139,7 +139,7 @@ test('refusals: a tampered file, an occupied or open data directory; --force kee
 
 test('a backup of a database whose audit chain is broken says so, and restoring it is refused', async () => {
   const { ctx } = await populated();
-  ctx.db.prepare(`UPDATE audit_log SET details = '{"name":"Other"}' WHERE action = 'wallet.created'`).run();
+  await ctx.store.run(`UPDATE audit_log SET details = '{"name":"Other"}' WHERE action = 'wallet.created'`);
   const backupDir = join(dir('tandem-coord-backups-'), 'b');
   const b = await admin(['backup', '--out', backupDir], ctx.dir);
   assert.equal(b.code, 1); // written (it is evidence), but flagged

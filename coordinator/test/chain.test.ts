@@ -13,7 +13,7 @@ import { makeChain, type ChainClient } from '../src/chain/client.ts';
 import { broadcast, followReceipt, txHashOf } from '../src/chain/broadcast.ts';
 import { buildEip1559 } from '../src/chain/buildTx.ts';
 import { allocateNonce, releaseNonce } from '../src/chain/nonces.ts';
-import { type Db } from '../src/db/db.ts';
+import { type Store } from '../src/db/store.ts';
 import {
   funder,
   insertUser,
@@ -21,7 +21,7 @@ import {
   mine,
   randomAddress,
   setAutomine,
-  tempDb,
+  tempStore,
   type Funder,
 } from './anvilHarness.ts';
 
@@ -197,14 +197,14 @@ describe('broadcast', () => {
 });
 
 describe('a withdrawal-shaped tx: buildEip1559 → txDigest → serializeSigned → broadcast', () => {
-  let db: Db;
+  let store: Store;
   let walletId: string;
   const devKey = generatePrivateKey(); // test-only stand-in for the 2-party key
   const devAddress = privateKeyToAccount(devKey).address;
 
   before(async () => {
-    db = tempDb();
-    walletId = insertWallet(db, insertUser(db), devAddress);
+    store = tempStore();
+    walletId = await insertWallet(store, await insertUser(store), devAddress);
     await fund.send(devAddress, 10n ** 18n);
   });
 
@@ -212,7 +212,7 @@ describe('a withdrawal-shaped tx: buildEip1559 → txDigest → serializeSigned 
     const recipient = randomAddress();
     const value = 123_456_789n;
     const chainNonce = await chain.pendingNonce(devAddress);
-    const nonce = db.transaction(() => allocateNonce(db, walletId, devAddress, chainNonce))();
+    const nonce = await store.transaction(() => allocateNonce(store, walletId, devAddress, chainNonce));
     assert.equal(nonce, 0);
 
     const tx = await buildEip1559(chain, { to: recipient.toLowerCase(), valueWei: value, nonce });
@@ -250,63 +250,89 @@ describe('a withdrawal-shaped tx: buildEip1559 → txDigest → serializeSigned 
 });
 
 describe('allocateNonce', () => {
-  let db: Db;
+  let store: Store;
   let userId: string;
-  before(() => {
-    db = tempDb();
-    userId = insertUser(db);
+  before(async () => {
+    store = tempStore();
+    userId = await insertUser(store);
   });
   const alloc = (walletId: string, address: string, chainNonce: number) =>
-    db.transaction(() => allocateNonce(db, walletId, address as Hex, chainNonce))();
+    store.transaction(() => allocateNonce(store, walletId, address as Hex, chainNonce));
+  const allocEach = async (n: number, walletId: string, address: string, chainNonce: number) => {
+    const got: number[] = [];
+    for (let i = 0; i < n; i++) got.push(await alloc(walletId, address, chainNonce));
+    return got;
+  };
 
-  it('gives 0, 1, 2 to a fresh wallet while the chain is still at 0', () => {
+  it('gives 0, 1, 2 to a fresh wallet while the chain is still at 0', async () => {
     const address = randomAddress();
-    const w = insertWallet(db, userId, address.toLowerCase());
-    assert.deepEqual([alloc(w, address, 0), alloc(w, address, 0), alloc(w, address, 0)], [0, 1, 2]);
+    const w = await insertWallet(store, userId, address.toLowerCase());
+    assert.deepEqual(await allocEach(3, w, address, 0), [0, 1, 2]);
   });
 
   it("jumps to the chain's nonce when another tool sent from the address", async () => {
-    const w = insertWallet(db, userId, ANVIL_FUNDER.address);
-    assert.equal(alloc(w, ANVIL_FUNDER.address, 0), 0);
+    const w = await insertWallet(store, userId, ANVIL_FUNDER.address);
+    assert.equal(await alloc(w, ANVIL_FUNDER.address, 0), 0);
     const chainNonce = await chain.pendingNonce(ANVIL_FUNDER.address);
     assert.ok(chainNonce > 1, 'the funder has sent transactions in this file');
-    assert.equal(alloc(w, ANVIL_FUNDER.address, chainNonce), chainNonce);
-    assert.equal(alloc(w, ANVIL_FUNDER.address, chainNonce), chainNonce + 1, 'a stale chain read does not go back');
+    assert.equal(await alloc(w, ANVIL_FUNDER.address, chainNonce), chainNonce);
+    assert.equal(
+      await alloc(w, ANVIL_FUNDER.address, chainNonce),
+      chainNonce + 1,
+      'a stale chain read does not go back',
+    );
   });
 
-  it('refuses to run outside a transaction or for another address', () => {
+  it("joins the caller's transaction (a rollback hands nothing out) and refuses another address", async () => {
     const address = randomAddress();
-    const w = insertWallet(db, userId, address);
-    assert.throws(() => allocateNonce(db, w, address, 0), /inside the transaction/);
-    assert.throws(() => alloc(w, randomAddress(), 0), /not this wallet/);
-    assert.throws(() => alloc('no-such-wallet', address, 0), { code: 'WALLET_NOT_FOUND' });
+    const w = await insertWallet(store, userId, address);
+    await assert.rejects(
+      store.transaction(async () => {
+        assert.equal(await allocateNonce(store, w, address, 0), 0);
+        throw new Error('the caller failed after allocating');
+      }),
+      /the caller failed/,
+    );
+    assert.equal(await alloc(w, address, 0), 0, 'the rolled-back nonce was never handed out');
+    await assert.rejects(alloc(w, randomAddress(), 0), /not this wallet/);
+    await assert.rejects(alloc('no-such-wallet', address, 0), { code: 'WALLET_NOT_FOUND' });
   });
 
-  const release = (w: string, nonce: number) => db.transaction(() => releaseNonce(db, w, nonce))();
-
-  it('releaseNonce lowers the top for the newest nonce and keeps an older one as a hole the next withdrawal fills', () => {
+  it('concurrent allocations for one wallet never share a nonce', async () => {
     const address = randomAddress();
-    const w = insertWallet(db, userId, address);
-    assert.deepEqual([alloc(w, address, 0), alloc(w, address, 0), alloc(w, address, 0)], [0, 1, 2]);
+    const w = await insertWallet(store, userId, address);
+    const got = await Promise.all(Array.from({ length: 20 }, () => alloc(w, address, 0)));
+    assert.deepEqual(
+      [...got].sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+  });
+
+  const release = (w: string, nonce: number) => store.transaction(() => releaseNonce(store, w, nonce));
+
+  it('releaseNonce lowers the top for the newest nonce and keeps an older one as a hole the next withdrawal fills', async () => {
+    const address = randomAddress();
+    const w = await insertWallet(store, userId, address);
+    assert.deepEqual(await allocEach(3, w, address, 0), [0, 1, 2]);
     // Nonce 2 is out (its transaction may wait in the mempool): giving back 0 leaves a hole.
-    assert.equal(release(w, 0), false);
-    assert.equal(alloc(w, address, 0), 0, 'the hole first, so the later transaction can go through');
-    assert.equal(alloc(w, address, 0), 3);
+    assert.equal(await release(w, 0), false);
+    assert.equal(await alloc(w, address, 0), 0, 'the hole first, so the later transaction can go through');
+    assert.equal(await alloc(w, address, 0), 3);
     // Holes right below a released top fold into it.
-    assert.equal(release(w, 1), false);
-    assert.equal(release(w, 2), false);
-    assert.equal(release(w, 3), true);
-    assert.equal(alloc(w, address, 0), 1, 'next_nonce came down past the holes at 2 and 1');
-    assert.equal(alloc(w, address, 0), 2);
+    assert.equal(await release(w, 1), false);
+    assert.equal(await release(w, 2), false);
+    assert.equal(await release(w, 3), true);
+    assert.equal(await alloc(w, address, 0), 1, 'next_nonce came down past the holes at 2 and 1');
+    assert.equal(await alloc(w, address, 0), 2);
   });
 
-  it('a hole the chain has moved past is dropped, not reused', () => {
+  it('a hole the chain has moved past is dropped, not reused', async () => {
     const address = randomAddress();
-    const w = insertWallet(db, userId, address);
-    assert.deepEqual([alloc(w, address, 0), alloc(w, address, 0)], [0, 1]);
-    assert.equal(release(w, 0), false);
+    const w = await insertWallet(store, userId, address);
+    assert.deepEqual(await allocEach(2, w, address, 0), [0, 1]);
+    assert.equal(await release(w, 0), false);
     // Another tool sent nonce 0 and 1 from this address meanwhile: the chain's next is 2.
-    assert.equal(alloc(w, address, 2), 2);
-    assert.equal(alloc(w, address, 2), 3);
+    assert.equal(await alloc(w, address, 2), 2);
+    assert.equal(await alloc(w, address, 2), 3);
   });
 });

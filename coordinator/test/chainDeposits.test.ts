@@ -9,8 +9,8 @@ import { startAnvil, ANVIL_FUNDER, type RunningAnvil } from '../src/chain/anvil.
 import { makeChain, type ChainClient } from '../src/chain/client.ts';
 import { DepositWatcher, DEPOSITS_CURSOR, balanceOf } from '../src/chain/deposits.ts';
 import { readCursor, writeCursor } from '../src/chain/depositStore.ts';
-import { AuditLog } from '@tandem/common/auditLog';
-import { type Db } from '../src/db/db.ts';
+import { AuditTrail } from '../src/audit/auditTrail.ts';
+import { type Store } from '../src/db/store.ts';
 import {
   funder,
   insertUser,
@@ -20,7 +20,7 @@ import {
   revert,
   silentLog,
   snapshot,
-  tempDb,
+  tempStore,
   type Funder,
 } from './anvilHarness.ts';
 
@@ -29,7 +29,7 @@ const ETH = 10n ** 18n;
 let anvil: RunningAnvil;
 let chain: ChainClient;
 let fund: Funder;
-let db: Db;
+let store: Store;
 let watcher: DepositWatcher;
 let userId: string;
 let walletA: string;
@@ -38,26 +38,26 @@ const addressPending = randomAddress(); // PENDING_DKG: has an address, not watc
 
 const newWatcher = () =>
   new DepositWatcher({
-    db,
+    store,
     chain,
     log: silentLog,
-    audit: new AuditLog(db, Date.now),
+    audit: new AuditTrail(store, Date.now),
     confirmations: 3,
     now: () => 1_700_000_000_000,
     initialWindow: 5,
   });
-const count = () => (db.prepare('SELECT count(*) AS n FROM deposits').get() as { n: number }).n;
+const count = async () => (await store.get<{ n: number }>('SELECT count(*) AS n FROM deposits'))!.n;
 const depositsOfA = async () => watcher.depositsOf(walletA, await chain.blockNumber());
 
 before(async () => {
   anvil = await startAnvil();
   chain = makeChain(anvil.rpcUrl, 31337);
   fund = funder(anvil.rpcUrl);
-  db = tempDb();
-  userId = insertUser(db);
+  store = tempStore();
+  userId = await insertUser(store);
   // Stored lowercase on purpose: the watcher must compare case-insensitively.
-  walletA = insertWallet(db, userId, addressA.toLowerCase());
-  insertWallet(db, userId, addressPending, 'PENDING_DKG');
+  walletA = await insertWallet(store, userId, addressA.toLowerCase());
+  await insertWallet(store, userId, addressPending, 'PENDING_DKG');
   watcher = newWatcher();
 });
 after(async () => {
@@ -69,7 +69,7 @@ describe('DepositWatcher', () => {
   it('starts a small window below the head on its first run', async () => {
     await mine(anvil.rpcUrl, 20);
     const r = await watcher.scanOnce();
-    assert.equal(readCursor(db, DEPOSITS_CURSOR), 20);
+    assert.equal(await readCursor(store, DEPOSITS_CURSOR), 20);
     assert.deepEqual(r, { from: 16, to: 20, recorded: 0, orphaned: 0 });
   });
 
@@ -97,33 +97,33 @@ describe('DepositWatcher', () => {
     const now = (await depositsOfA())[0]!;
     assert.equal(now.confirmations, 3);
     assert.equal(now.confirmed, true, 'three confirmations are required');
-    assert.equal(watcher.depositsOf(walletA, d!.blockNumber - 1)[0]!.confirmations, 0, 'never negative');
+    assert.equal((await watcher.depositsOf(walletA, d!.blockNumber - 1))[0]!.confirmations, 0, 'never negative');
   });
 
   it('ignores transfers to other addresses, to non-ACTIVE wallets and zero-value ones', async () => {
-    const before = count();
+    const before = await count();
     await fund.send(randomAddress(), ETH);
     await fund.send(addressPending, ETH);
     await fund.send(addressA, 0n);
     assert.equal((await watcher.scanOnce()).recorded, 0);
-    assert.equal(count(), before);
+    assert.equal(await count(), before);
   });
 
   it('records nothing twice: scanning again, rescanning old blocks, concurrent scans', async () => {
-    const before = count();
+    const before = await count();
     assert.equal((await watcher.scanOnce()).recorded, 0);
-    const cursor = readCursor(db, DEPOSITS_CURSOR)!;
-    writeCursor(db, DEPOSITS_CURSOR, cursor - 8); // as after a crash between blocks
+    const cursor = (await readCursor(store, DEPOSITS_CURSOR))!;
+    await writeCursor(store, DEPOSITS_CURSOR, cursor - 8); // as after a crash between blocks
     const again = await watcher.scanOnce();
     assert.equal(again.to, cursor);
     assert.equal(again.recorded, 0);
-    assert.equal(count(), before);
+    assert.equal(await count(), before);
 
     await fund.send(addressA, 2n);
     const [a, b] = [watcher.scanOnce(), watcher.scanOnce()];
     assert.equal(a, b, 'a scan in progress is joined, not run twice');
     assert.equal((await a).recorded, 1);
-    assert.equal(count(), before + 1);
+    assert.equal(await count(), before + 1);
   });
 
   it('removes a deposit whose block a reorg orphaned (longer new chain)', async () => {
@@ -132,7 +132,7 @@ describe('DepositWatcher', () => {
     const hash = await fund.send(addressA, 5n);
     assert.equal((await watcher.scanOnce()).recorded, 1);
     assert.ok((await depositsOfA()).some((d) => d.txHash === hash));
-    const cursor = readCursor(db, DEPOSITS_CURSOR)!;
+    const cursor = (await readCursor(store, DEPOSITS_CURSOR))!;
 
     await revert(anvil.rpcUrl, snap); // the tx's block is gone and the tx with it
     await mine(anvil.rpcUrl, 3); // a longer chain without it
@@ -152,7 +152,7 @@ describe('DepositWatcher', () => {
     assert.equal((await watcher.scanOnce()).recorded, 1);
     await revert(anvil.rpcUrl, snap); // head drops below the cursor
     const r = await watcher.scanOnce();
-    assert.deepEqual([r.orphaned, readCursor(db, DEPOSITS_CURSOR)], [1, head]);
+    assert.deepEqual([r.orphaned, await readCursor(store, DEPOSITS_CURSOR)], [1, head]);
 
     // A fresh watcher (a restarted coordinator) only has the stored block hash to go by.
     const snap2 = await snapshot(anvil.rpcUrl);
@@ -174,7 +174,7 @@ describe('DepositWatcher', () => {
     const snap = await snapshot(anvil.rpcUrl);
     await mine(anvil.rpcUrl, 1);
     assert.equal((await watcher.scanOnce()).recorded, 0);
-    const cursor = readCursor(db, DEPOSITS_CURSOR)!;
+    const cursor = (await readCursor(store, DEPOSITS_CURSOR))!;
     await revert(anvil.rpcUrl, snap);
     const hash = await fund.send(addressA, 4n); // mined at the same height as the empty block
     assert.equal((await chain.receipt(hash))!.blockNumber, cursor);
@@ -186,7 +186,7 @@ describe('DepositWatcher', () => {
     const snap = await snapshot(anvil.rpcUrl);
     await mine(anvil.rpcUrl, 2);
     assert.equal((await watcher.scanOnce()).recorded, 0);
-    const cursor = readCursor(db, DEPOSITS_CURSOR)!;
+    const cursor = (await readCursor(store, DEPOSITS_CURSOR))!;
     await watcher.stop();
     await revert(anvil.rpcUrl, snap); // while the coordinator was down…
     await mine(anvil.rpcUrl, 1);

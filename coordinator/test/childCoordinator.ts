@@ -10,8 +10,8 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { AuditLog } from '@tandem/common/auditLog';
-import { openDb, type Db } from '../src/db/db.ts';
+import { openStore, type SqliteStore } from '../src/db/sqliteStore.ts';
+import { AuditTrail } from '../src/audit/auditTrail.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { TokenRepo } from '../src/auth/tokens.ts';
 import { type Role } from '../src/auth/roles.ts';
@@ -142,27 +142,27 @@ export function httpsApi(baseUrl: string, caCert: string): Api {
  * coordinator stored.
  */
 export class CoordinatorDb {
-  readonly db: Db;
-  readonly audit: AuditLog;
+  readonly store: SqliteStore;
+  readonly audit: AuditTrail;
 
   constructor(dataDir: string) {
-    this.db = openDb(join(dataDir, 'coordinator.db'));
-    this.audit = new AuditLog(this.db, Date.now);
+    this.store = openStore(join(dataDir, 'coordinator.db'));
+    this.audit = new AuditTrail(this.store, Date.now);
   }
 
   /** A user created as the admin CLI would, with a token issued for it. */
   async user(username: string, roles: Role[]): Promise<{ id: string; token: string }> {
     const password = `Pw-${randomBytes(18).toString('base64url')}`;
-    const u = await createAccount({ db: this.db, audit: this.audit, now: Date.now }, 'test-harness', {
+    const u = await createAccount({ store: this.store, audit: this.audit, now: Date.now }, 'test-harness', {
       username,
       password,
       roles,
     });
-    return { id: u.id, token: new TokenRepo(this.db).issue(u.id, Date.now(), 3_600_000).token };
+    return { id: u.id, token: (await new TokenRepo(this.store).issue(u.id, Date.now(), 3_600_000)).token };
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }
 

@@ -89,19 +89,18 @@ async function restart(signerPort?: number): Promise<void> {
   socket = await MpcSocket.open(child.wssUrl, alice.token, child.caCert);
 }
 
-const row = (id: string) =>
-  cdb.db.prepare('SELECT state, nonce, tx_hash FROM withdrawals WHERE id = ?').get(id) as {
-    state: string;
-    nonce: number | null;
-    tx_hash: string | null;
-  };
+const row = async (id: string) =>
+  (await cdb.store.get<{ state: string; nonce: number | null; tx_hash: string | null }>(
+    'SELECT state, nonce, tx_hash FROM withdrawals WHERE id = ?',
+    id,
+  ))!;
 
-const auditOf = (id: string) => cdb.audit.entries().filter((e) => e.subject === id);
+const auditOf = async (id: string) => (await cdb.audit.entries()).filter((e) => e.subject === id);
 
 /** The signer's sessions for every permit the coordinator issued for this withdrawal. */
-function signerSessions(withdrawalId: string): { permit_id: string; state: string }[] {
+async function signerSessions(withdrawalId: string): Promise<{ permit_id: string; state: string }[]> {
   const permits = (
-    cdb.db.prepare('SELECT permit_id FROM permits WHERE withdrawal_id = ?').all(withdrawalId) as { permit_id: string }[]
+    await cdb.store.all<{ permit_id: string }>('SELECT permit_id FROM permits WHERE withdrawal_id = ?', withdrawalId)
   ).map((p) => p.permit_id);
   const sdb = new Database(join(root, 'signer', 'signer.db'), { readonly: true, fileMustExist: true });
   try {
@@ -208,7 +207,7 @@ before(async () => {
 after(async () => {
   socket?.close();
   await child?.kill();
-  cdb?.close();
+  await cdb?.close();
   await signer?.close();
   await anvil?.stop();
   rmSync(root, { recursive: true, force: true }); // the signer's KEK and shares
@@ -226,14 +225,14 @@ test('(a) killed after SIGN-2: back to approved (signing_aborted, RESTART) after
     envelope: envelopeToJson(p2For(first.m32).start().send!),
   });
   assert.equal(s2.type, 'sign_round', JSON.stringify(s2));
-  assert.equal(row(id).state, 'signing');
+  assert.equal((await row(id)).state, 'signing');
   await crash();
-  assert.equal(row(id).state, 'signing', 'nothing ran at the kill: the database still says signing');
+  assert.equal((await row(id)).state, 'signing', 'nothing ran at the kill: the database still says signing');
 
   await restart();
   const back = await api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
   assert.equal(back.json['state'], 'approved');
-  const aborted = auditOf(id).filter((e) => e.action === 'withdrawal.signing_aborted');
+  const aborted = (await auditOf(id)).filter((e) => e.action === 'withdrawal.signing_aborted');
   assert.equal(aborted.length, 1);
   assert.equal(aborted[0]!.actor, 'coordinator');
   assert.deepEqual(aborted[0]!.details, { reason: 'RESTART' });
@@ -257,7 +256,7 @@ test('(a) killed after SIGN-2: back to approved (signing_aborted, RESTART) after
   assert.deepEqual(await minedWithNonce(address, Number(first.nonce)), [complete['txHash']]);
 
   assert.deepEqual(
-    auditOf(id).map((e) => e.action),
+    (await auditOf(id)).map((e) => e.action),
     [
       'withdrawal.requested',
       'withdrawal.approved',
@@ -272,11 +271,11 @@ test('(a) killed after SIGN-2: back to approved (signing_aborted, RESTART) after
     ],
   );
   // Two permits (one per session); the signer completed only the second.
-  const sessions = signerSessions(id);
+  const sessions = await signerSessions(id);
   assert.equal(sessions.length, 2);
   assert.equal(sessions.filter((x) => x.state === 'SIGNED').length, 1);
   assert.notEqual(sessions.find((x) => x.state !== 'SIGNED')?.state, 'SIGNED');
-  assert.equal(cdb.audit.verify().ok, true);
+  assert.equal((await cdb.audit.verify()).ok, true);
 });
 
 test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, one tx for its nonce, one signature', async (t) => {
@@ -307,7 +306,7 @@ test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, o
 
   // What the kill left: the signed transaction is stored (it is committed before SIGN-6 is sent);
   // whether the broadcaster got it to the node first is a race, and either is fine.
-  const left = row(id);
+  const left = await row(id);
   assert.ok(['signed', 'broadcast'].includes(left.state), `state at the kill: ${left.state}`);
   assert.equal(left.tx_hash, txHash);
   const known = await chain.getTransaction({ hash: txHash }).catch(() => undefined);
@@ -327,21 +326,21 @@ test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, o
   assert.equal(await chain.getBalance({ address: to }), amount);
 
   // The coordinator: one signature recorded; one broadcast and one confirmation.
-  const actions = auditOf(id).map((e) => e.action);
+  const actions = (await auditOf(id)).map((e) => e.action);
   assert.equal(actions.filter((a) => a === 'withdrawal.signing_started').length, 1);
   assert.equal(actions.filter((a) => a === 'withdrawal.signed').length, 1);
   assert.equal(actions.filter((a) => a === 'withdrawal.broadcast').length, 1);
   assert.equal(actions.filter((a) => a === 'withdrawal.confirmed').length, 1);
   assert.equal(actions.filter((a) => a === 'withdrawal.signing_aborted').length, 0);
   // The restarted broadcaster resent the stored bytes; the node knew them iff the killed one had sent them.
-  const sent = auditOf(id).find((e) => e.action === 'withdrawal.broadcast')!;
+  const sent = (await auditOf(id)).find((e) => e.action === 'withdrawal.broadcast')!;
   assert.equal(sent.details['txHash'], txHash);
   assert.equal(sent.details['alreadyKnown'], left.state === 'signed' && known !== undefined);
-  assert.equal(cdb.audit.verify().ok, true);
+  assert.equal((await cdb.audit.verify()).ok, true);
 
   // The signer: one session for the one permit, SIGNED. No second signature.
   assert.deepEqual(
-    signerSessions(id).map((x) => x.state),
+    (await signerSessions(id)).map((x) => x.state),
     ['SIGNED'],
   );
 
@@ -387,19 +386,19 @@ test('(c) killed after the signer finished but before the coordinator stored the
   const lost = socket
     .request({ type: 'sign_round', sessionId: s2['sessionId'], envelope: envelopeToJson(sign5) })
     .catch((e: Error) => e);
-  await until('the signer to finish the signing', () =>
-    signerSessions(id).some((x) => x.state === 'SIGNED') ? true : undefined,
+  await until('the signer to finish the signing', async () =>
+    (await signerSessions(id)).some((x) => x.state === 'SIGNED') ? true : undefined,
   );
   await crash();
   assert.ok((await lost) instanceof Error, 'the desktop never got SIGN-6');
-  assert.equal(row(id).state, 'signing', 'the coordinator had not stored a signature');
+  assert.equal((await row(id)).state, 'signing', 'the coordinator had not stored a signature');
 
   await restart();
   // The signature the signer made is recovered and sent; nothing is signed again.
   await confirmed(id);
-  const w = row(id);
+  const w = await row(id);
   assert.equal(w.state, 'confirmed');
-  const signed = signerSessions(id).filter((x) => x.state === 'SIGNED');
+  const signed = (await signerSessions(id)).filter((x) => x.state === 'SIGNED');
   assert.equal(signed.length, 1, 'the signer signed this withdrawal (same nonce) twice');
 });
 
@@ -432,11 +431,11 @@ test('(d) restored from a backup older than a payment: found on chain, never sig
 
   // The operator restores the older backup: the payment is not in it.
   await crash();
-  cdb.close();
+  await cdb.close();
   const r = await adminCli(['restore', '--from', backup, '--force']);
   assert.equal(r.code, 0, r.err);
   cdb = new CoordinatorDb(child.dataDir);
-  assert.equal(row(id).state, 'approved', 'the restored database has lost the payment');
+  assert.equal((await row(id)).state, 'approved', 'the restored database has lost the payment');
 
   await restart();
   // Whatever the follower has seen so far, no new transaction is made for it.
@@ -451,8 +450,8 @@ test('(d) restored from a backup older than a payment: found on chain, never sig
   assert.equal(found['rawTransaction'], paid['rawTransaction'], 'and its signed bytes, as the chain has them');
   assert.equal((await chain.getBalance({ address: to })) - before, amount, 'paid once');
   assert.deepEqual(await minedWithNonce(address, Number(first.nonce)), [complete['txHash']]);
-  assert.ok(auditOf(id).some((e) => e.action === 'withdrawal.found_on_chain'));
-  assert.equal(cdb.audit.verify().ok, true);
+  assert.ok((await auditOf(id)).some((e) => e.action === 'withdrawal.found_on_chain'));
+  assert.equal((await cdb.audit.verify()).ok, true);
 
   // The wallet carries on: its next withdrawal takes the next nonce and is mined.
   const to2 = ('0x' + randomBytes(20).toString('hex')) as Hex;

@@ -44,7 +44,7 @@ describe('devices', () => {
   const act = (who: keyof typeof ids, id: string, action: 'approve' | 'revoke') =>
     app.inject({ method: 'POST', url: `/api/v1/devices/${id}/${action}`, headers: bearer(tokens[who]) });
   const device = (res: { json: () => unknown }) => (res.json() as { device: DeviceJson }).device;
-  const audited = (action: string) => ctx.audit.entries().filter((e) => e.action === action);
+  const audited = async (action: string) => (await ctx.audit.entries()).filter((e) => e.action === action);
 
   before(async () => {
     ctx = makeTestContext();
@@ -58,14 +58,14 @@ describe('devices', () => {
     for (const { user, password } of made) {
       const name = user.username as keyof typeof ids;
       ids[name] = user.id;
-      tokens[name] = tokenFor(ctx, user);
+      tokens[name] = await tokenFor(ctx, user);
       passwords.push(password);
     }
   });
 
   after(async () => {
     await app.close();
-    ctx.close();
+    await ctx.close();
   });
 
   it('a signed-in user enrolls their desktop key as PENDING', async () => {
@@ -77,14 +77,15 @@ describe('devices', () => {
       [d.userId, d.name, d.publicKey, d.status, d.approvedBy],
       [ids.sam, "Sam's workstation", key, 'PENDING', null],
     );
-    const row = ctx.db.prepare('SELECT public_key, status FROM devices WHERE id = ?').get(d.id) as {
-      public_key: Buffer;
-      status: string;
-    };
+    const row = await ctx.store.get<{ public_key: Buffer; status: string }>(
+      'SELECT public_key, status FROM devices WHERE id = ?',
+      d.id,
+    );
+    assert.ok(row);
     assert.equal(row.public_key.toString('hex'), key);
     assert.equal(row.status, 'PENDING');
-    assert.equal(new DeviceRepo(ctx.db).approvedDeviceOf(ids.sam), undefined);
-    assert.deepEqual(audited('device.enrolled').at(-1)?.details, {
+    assert.equal(await new DeviceRepo(ctx.store).approvedDeviceOf(ids.sam), undefined);
+    assert.deepEqual((await audited('device.enrolled')).at(-1)?.details, {
       userId: ids.sam,
       name: "Sam's workstation",
       publicKey: key,
@@ -121,7 +122,7 @@ describe('devices', () => {
       payload: { name: 'x', publicKey: newIdentityKey() },
     });
     assert.equal(errorCode(anonymous), 'UNAUTHENTICATED');
-    assert.equal(new DeviceRepo(ctx.db).listOf(ids.sam).length, 1, 'nothing refused was stored');
+    assert.equal((await new DeviceRepo(ctx.store).listOf(ids.sam)).length, 1, 'nothing refused was stored');
   });
 
   it('only an admin approves; approvedDeviceOf gives the newest approved device', async () => {
@@ -135,15 +136,26 @@ describe('devices', () => {
     assert.equal(ok.statusCode, 200);
     assert.deepEqual([device(ok).status, device(ok).approvedBy], ['APPROVED', ids.alice]);
     assert.equal(errorCode(await act('alice', first.id, 'approve')), 'INVALID_STATE');
-    assert.equal(new DeviceRepo(ctx.db).approvedDeviceOf(ids.sam)?.id, first.id);
-    assert.deepEqual(audited('device.approved').at(-1)?.details, { userId: ids.sam, publicKey: first.publicKey });
+    assert.equal((await new DeviceRepo(ctx.store).approvedDeviceOf(ids.sam))?.id, first.id);
+    assert.deepEqual((await audited('device.approved')).at(-1)?.details, {
+      userId: ids.sam,
+      publicKey: first.publicKey,
+    });
 
     const second = device(await enroll('sam', { name: 'new laptop', publicKey: newIdentityKey() }));
-    assert.equal(new DeviceRepo(ctx.db).approvedDeviceOf(ids.sam)?.id, first.id, 'a PENDING device is not used');
+    assert.equal(
+      (await new DeviceRepo(ctx.store).approvedDeviceOf(ids.sam))?.id,
+      first.id,
+      'a PENDING device is not used',
+    );
     await act('zed', second.id, 'approve');
-    assert.equal(new DeviceRepo(ctx.db).approvedDeviceOf(ids.sam)?.id, second.id);
+    assert.equal((await new DeviceRepo(ctx.store).approvedDeviceOf(ids.sam))?.id, second.id);
     await act('zed', second.id, 'revoke');
-    assert.equal(new DeviceRepo(ctx.db).approvedDeviceOf(ids.sam)?.id, first.id, 'a REVOKED device is not used');
+    assert.equal(
+      (await new DeviceRepo(ctx.store).approvedDeviceOf(ids.sam))?.id,
+      first.id,
+      'a REVOKED device is not used',
+    );
 
     const unknown = await act('alice', '00000000-0000-0000-0000-000000000000', 'approve');
     assert.equal(errorCode(unknown), 'NOT_FOUND');
@@ -155,7 +167,7 @@ describe('devices', () => {
     const self = await act('alice', own.id, 'approve');
     assert.equal(self.statusCode, 403);
     assert.equal(errorCode(self), 'SELF_APPROVAL');
-    assert.equal(new DeviceRepo(ctx.db).require(own.id).status, 'PENDING');
+    assert.equal((await new DeviceRepo(ctx.store).require(own.id)).status, 'PENDING');
     assert.equal(device(await act('zed', own.id, 'approve')).status, 'APPROVED');
   });
 
@@ -178,23 +190,23 @@ describe('devices', () => {
     await act('alice', d.id, 'approve');
     const stranger = await act('olga', d.id, 'revoke');
     assert.equal(errorCode(stranger), 'ROLE_REQUIRED');
-    assert.equal(new DeviceRepo(ctx.db).require(d.id).status, 'APPROVED');
+    assert.equal((await new DeviceRepo(ctx.store).require(d.id)).status, 'APPROVED');
 
     const byOwner = await act('sam', d.id, 'revoke');
     assert.equal(byOwner.statusCode, 200);
     assert.equal(device(byOwner).status, 'REVOKED');
     assert.equal(errorCode(await act('alice', d.id, 'revoke')), 'INVALID_STATE');
     assert.equal(errorCode(await act('alice', d.id, 'approve')), 'INVALID_STATE', 'a revoked key never returns');
-    assert.deepEqual(audited('device.revoked').at(-1)?.details, {
+    assert.deepEqual((await audited('device.revoked')).at(-1)?.details, {
       userId: ids.sam,
       publicKey: d.publicKey,
       was: 'APPROVED',
     });
-    assert.equal(audited('device.revoked').at(-1)?.actor, ids.sam);
+    assert.equal((await audited('device.revoked')).at(-1)?.actor, ids.sam);
   });
 
-  it('the audit log verifies, and no password or token reached the disk', () => {
-    assert.equal(ctx.audit.verify().ok, true);
+  it('the audit log verifies, and no password or token reached the disk', async () => {
+    assert.equal((await ctx.audit.verify()).ok, true);
     const bytes = diskBytes(ctx);
     for (const s of [...passwords, ...Object.values(tokens)]) assert.equal(bytes.indexOf(s), -1);
   });

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { AuditLog } from '@tandem/common/auditLog';
 import { Metrics } from '@tandem/common/metrics';
 import { defaultConfig, type CoordinatorConfig } from '../src/config.ts';
 import { type CoordinatorContext } from '../src/context.ts';
-import { openDb } from '../src/db/db.ts';
+import { openStore } from '../src/db/sqliteStore.ts';
+import { AuditTrail } from '../src/audit/auditTrail.ts';
 import { buildApp } from '../src/http/app.ts';
 import { type SignerCalls } from '../src/signer/signerClient.ts';
 import { registerRoutes } from '../src/server.ts';
@@ -42,7 +42,7 @@ export interface TestContext extends CoordinatorContext {
   logFile: string;
   clock: TestClock;
   /** Closes the database (call after app.close()). */
-  close: () => void;
+  close: () => Promise<void>;
 }
 
 export type TestContextOverrides = Partial<Omit<CoordinatorContext, 'config'>> & {
@@ -83,11 +83,11 @@ export function makeTestContext(overrides: TestContextOverrides = {}): TestConte
     logLevel: 'debug',
     ...overrides.config,
   };
-  const db = overrides.db ?? openDb(dbFile);
+  const store = overrides.store ?? openStore(dbFile);
   return {
     config,
-    db,
-    audit: overrides.audit ?? new AuditLog(db, now),
+    store,
+    audit: overrides.audit ?? new AuditTrail(store, now),
     metrics: overrides.metrics ?? new Metrics(),
     // Debug level on purpose: the secret-leak checks read this file.
     log: overrides.log ?? pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true, append: true })),
@@ -99,7 +99,7 @@ export function makeTestContext(overrides: TestContextOverrides = {}): TestConte
     dbFile,
     logFile,
     clock,
-    close: () => db.close(),
+    close: () => store.close(),
   };
 }
 
@@ -130,8 +130,8 @@ export async function login(app: FastifyInstance, username: string, password: st
 }
 
 /** A token issued directly (no password check, no scrypt): for tests about what comes after sign-in. */
-export function tokenFor(ctx: CoordinatorContext, user: Pick<User, 'id'>): string {
-  return new TokenRepo(ctx.db).issue(user.id, ctx.now(), ctx.config.tokenTtlMs).token;
+export async function tokenFor(ctx: CoordinatorContext, user: Pick<User, 'id'>): Promise<string> {
+  return (await new TokenRepo(ctx.store).issue(user.id, ctx.now(), ctx.config.tokenTtlMs)).token;
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -120,40 +120,42 @@ describe('policies in the database and over the API', () => {
     adminId = admin.user.id;
     adminName = admin.user.username;
     tokens = {
-      admin: tokenFor(ctx, admin.user),
-      initiator: tokenFor(ctx, initiator.user),
-      approver: tokenFor(ctx, approver.user),
-      signer: tokenFor(ctx, signer.user),
+      admin: await tokenFor(ctx, admin.user),
+      initiator: await tokenFor(ctx, initiator.user),
+      approver: await tokenFor(ctx, approver.user),
+      signer: await tokenFor(ctx, signer.user),
     };
-    const wallets = new WalletRepo(ctx.db);
-    walletId = wallets.create('Treasury hot wallet', signer.user.id, adminId, ctx.now()).id;
-    otherWalletId = wallets.create('Payroll', signer.user.id, adminId, ctx.now()).id;
+    const wallets = new WalletRepo(ctx.store);
+    walletId = (await wallets.create('Treasury hot wallet', signer.user.id, adminId, ctx.now())).id;
+    otherWalletId = (await wallets.create('Payroll', signer.user.id, adminId, ctx.now())).id;
   });
 
   after(async () => {
     await app.close();
-    ctx.close();
+    await ctx.close();
   });
 
   /** A withdrawals row as the withdrawal flow would leave it. */
-  function insertWithdrawal(wallet: string, amountWei: bigint, state: string, createdAtMs: number): string {
+  async function insertWithdrawal(
+    wallet: string,
+    amountWei: bigint,
+    state: string,
+    createdAtMs: number,
+  ): Promise<string> {
     const id = randomUUID();
-    ctx.db
-      .prepare(
-        `INSERT INTO withdrawals (id, wallet_id, to_address, amount_wei, state, created_by, created_at_ms, updated_at_ms, expires_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        wallet,
-        `0x${'ab'.repeat(20)}`,
-        amountWei.toString(),
-        state,
-        adminId,
-        createdAtMs,
-        createdAtMs,
-        createdAtMs + DAY_MS,
-      );
+    await ctx.store.run(
+      `INSERT INTO withdrawals (id, wallet_id, to_address, amount_wei, state, created_by, created_at_ms, updated_at_ms, expires_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      id,
+      wallet,
+      `0x${'ab'.repeat(20)}`,
+      amountWei.toString(),
+      state,
+      adminId,
+      createdAtMs,
+      createdAtMs,
+      createdAtMs + DAY_MS,
+    );
     return id;
   }
 
@@ -173,42 +175,43 @@ describe('policies in the database and over the API', () => {
     quorum: 2,
   };
 
-  it('spentLast24hWei counts live withdrawals in the window and gives back those that ended', () => {
+  it('spentLast24hWei counts live withdrawals in the window and gives back those that ended', async () => {
     const now = ctx.now();
     const counted = ['pending_approval', 'approved', 'signing', 'signed', 'broadcast', 'confirmed'];
-    counted.forEach((state, i) => insertWithdrawal(walletId, BigInt(i + 1) * ETH, state, now - 1000));
+    for (const [i, state] of counted.entries())
+      await insertWithdrawal(walletId, BigInt(i + 1) * ETH, state, now - 1000);
     for (const state of ['rejected', 'cancelled', 'expired', 'failed'])
-      insertWithdrawal(walletId, 100n * ETH, state, now);
+      await insertWithdrawal(walletId, 100n * ETH, state, now);
     // The window is (now - 24 h, ...]: exactly 24 h old has aged out, one ms younger still counts.
-    insertWithdrawal(walletId, 1000n * ETH, 'confirmed', now - DAY_MS);
-    insertWithdrawal(walletId, 7n, 'confirmed', now - DAY_MS + 1);
-    insertWithdrawal(otherWalletId, 50n * ETH, 'pending_approval', now);
+    await insertWithdrawal(walletId, 1000n * ETH, 'confirmed', now - DAY_MS);
+    await insertWithdrawal(walletId, 7n, 'confirmed', now - DAY_MS + 1);
+    await insertWithdrawal(otherWalletId, 50n * ETH, 'pending_approval', now);
     const expected = 21n * ETH + 7n; // 1 + 2 + … + 6 ETH, and 7 wei
-    assert.equal(spentLast24hWei(ctx.db, walletId, now), expected);
-    assert.equal(spentLast24hWei(ctx.db, otherWalletId, now), 50n * ETH);
-    assert.equal(spentLast24hWei(ctx.db, randomUUID(), now), 0n);
+    assert.equal(await spentLast24hWei(ctx.store, walletId, now), expected);
+    assert.equal(await spentLast24hWei(ctx.store, otherWalletId, now), 50n * ETH);
+    assert.equal(await spentLast24hWei(ctx.store, randomUUID(), now), 0n);
 
     // A withdrawal being re-checked (edited, or prepared for signing) is left out of its own sum.
-    const mine = insertWithdrawal(walletId, 3n * ETH, 'approved', now);
-    assert.equal(spentLast24hWei(ctx.db, walletId, now), expected + 3n * ETH);
-    assert.equal(spentLast24hWei(ctx.db, walletId, now, mine), expected);
+    const mine = await insertWithdrawal(walletId, 3n * ETH, 'approved', now);
+    assert.equal(await spentLast24hWei(ctx.store, walletId, now), expected + 3n * ETH);
+    assert.equal(await spentLast24hWei(ctx.store, walletId, now, mine), expected);
     // Moving on a day forgets everything but the last one.
-    assert.equal(spentLast24hWei(ctx.db, walletId, now + DAY_MS - 1), 3n * ETH);
+    assert.equal(await spentLast24hWei(ctx.store, walletId, now + DAY_MS - 1), 3n * ETH);
   });
 
-  it('spentLast24hWei sums amounts beyond 2^64 exactly', () => {
+  it('spentLast24hWei sums amounts beyond 2^64 exactly', async () => {
     const now = ctx.now();
     const big = 1n << 200n;
-    const wallet = new WalletRepo(ctx.db).create('Big', adminId, adminId, now).id;
-    insertWithdrawal(wallet, big, 'pending_approval', now);
-    insertWithdrawal(wallet, big + 1n, 'signed', now);
-    assert.equal(spentLast24hWei(ctx.db, wallet, now), 2n * big + 1n);
+    const wallet = (await new WalletRepo(ctx.store).create('Big', adminId, adminId, now)).id;
+    await insertWithdrawal(wallet, big, 'pending_approval', now);
+    await insertWithdrawal(wallet, big + 1n, 'signed', now);
+    assert.equal(await spentLast24hWei(ctx.store, wallet, now), 2n * big + 1n);
   });
 
-  it('the repository: no policy means no withdrawal; bad settings are refused', () => {
-    const repo = new PolicyRepo(ctx.db);
-    assert.equal(repo.get(otherWalletId), undefined);
-    assert.throws(
+  it('the repository: no policy means no withdrawal; bad settings are refused', async () => {
+    const repo = new PolicyRepo(ctx.store);
+    assert.equal(await repo.get(otherWalletId), undefined);
+    await assert.rejects(
       () => repo.require(otherWalletId),
       (e: unknown) => e instanceof ApiError && e.code === 'POLICY_VIOLATION' && e.details.rule === 'no_policy',
     );
@@ -222,15 +225,15 @@ describe('policies in the database and over the API', () => {
       [{ quorum: 1.5 }, 'quorum_out_of_range'],
     ];
     for (const [change, reason] of refusals)
-      assert.throws(
+      await assert.rejects(
         () => repo.set(otherWalletId, { ...ok, ...change }, adminId, ctx.now()),
         (e: unknown) => e instanceof ApiError && e.code === 'BAD_REQUEST' && e.details.reason === reason,
         reason,
       );
-    assert.throws(() => repo.set(randomUUID(), ok, adminId, ctx.now()), { code: 'WALLET_NOT_FOUND' });
-    assert.equal(repo.get(otherWalletId), undefined, 'nothing was stored by a refused call');
+    await assert.rejects(() => repo.set(randomUUID(), ok, adminId, ctx.now()), { code: 'WALLET_NOT_FOUND' });
+    assert.equal(await repo.get(otherWalletId), undefined, 'nothing was stored by a refused call');
 
-    const max = repo.set(
+    const max = await repo.set(
       otherWalletId,
       { ...ok, perWithdrawalLimitWei: U256_MAX, dailyLimitWei: U256_MAX },
       adminId,
@@ -246,8 +249,8 @@ describe('policies in the database and over the API', () => {
       updatedAtMs: 5,
     });
     // An upsert: the second call replaces the first.
-    assert.equal(repo.set(otherWalletId, { ...ok, quorum: 10 }, adminId, 6).quorum, 10);
-    assert.equal(repo.require(otherWalletId).perWithdrawalLimitWei, ETH);
+    assert.equal((await repo.set(otherWalletId, { ...ok, quorum: 10 }, adminId, 6)).quorum, 10);
+    assert.equal((await repo.require(otherWalletId)).perWithdrawalLimitWei, ETH);
   });
 
   it('GET: any signed-in user; a wallet without a policy shows null; an unknown wallet is WALLET_NOT_FOUND', async () => {
@@ -269,7 +272,7 @@ describe('policies in the database and over the API', () => {
     }
     const anonymous = await app.inject({ method: 'PUT', url: `/api/v1/wallets/${walletId}/policy`, payload: valid });
     assert.equal(errorCode(anonymous), 'UNAUTHENTICATED');
-    assert.equal(new PolicyRepo(ctx.db).get(walletId), undefined);
+    assert.equal(await new PolicyRepo(ctx.store).get(walletId), undefined);
   });
 
   it('PUT refuses malformed settings with BAD_REQUEST', async () => {
@@ -302,7 +305,7 @@ describe('policies in the database and over the API', () => {
     delete missing.quorum;
     assert.equal(errorCode(await put(tokens.admin, missing)), 'BAD_REQUEST');
     assert.equal(errorCode(await put(tokens.admin, valid, randomUUID())), 'WALLET_NOT_FOUND');
-    assert.equal(new PolicyRepo(ctx.db).get(walletId), undefined, 'no refused request stored anything');
+    assert.equal(await new PolicyRepo(ctx.store).get(walletId), undefined, 'no refused request stored anything');
   });
 
   it('PUT sets and replaces the policy; GET shows it; each change is audited with old and new values', async () => {
@@ -322,13 +325,13 @@ describe('policies in the database and over the API', () => {
       quorum: 10,
     });
     assert.equal(second.statusCode, 200, second.body);
-    const stored = new PolicyRepo(ctx.db).require(walletId);
+    const stored = await new PolicyRepo(ctx.store).require(walletId);
     assert.deepEqual(
       [stored.perWithdrawalLimitWei, stored.dailyLimitWei, stored.whitelistOnly, stored.quorum],
       [0n, U256_MAX, false, 10],
     );
 
-    const changes = ctx.audit.entries().filter((e) => e.action === 'policy.changed' && e.subject === walletId);
+    const changes = (await ctx.audit.entries()).filter((e) => e.action === 'policy.changed' && e.subject === walletId);
     assert.equal(changes.length, 2);
     assert.deepEqual(
       changes.map((e) => [e.actor, { ...e.details }]),
@@ -361,7 +364,7 @@ describe('policies in the database and over the API', () => {
         ],
       ],
     );
-    const verdict = ctx.audit.verify();
+    const verdict = await ctx.audit.verify();
     assert.equal(verdict.ok, true, JSON.stringify(verdict));
   });
 });

@@ -165,7 +165,7 @@ test('a production coordinator starts with no user at all; the first admin comes
   const env = prodEnv({ TANDEM_CHAIN_RPC_URL: 'http://127.0.0.1:1' });
   const c = await startCoordinator(loadConfig(env), { signer: disconnectedSigner(), log: pino({ level: 'silent' }) });
   try {
-    assert.equal((c.ctx.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n, 0);
+    assert.equal((await c.ctx.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n, 0);
     assert.equal(c.devCaCert, undefined);
     const login = await c.app.inject({
       method: 'POST',

@@ -57,3 +57,34 @@ test('release after the session ended (its socket closed mid-call) does not brin
   assert.equal(sessions.size(), 0);
   assert.deepEqual(aborted, ['DISCONNECTED'], 'aborted once, no timeout afterwards');
 });
+
+test('abortAll waits for async onAbort handlers; a failing one is logged, never an unhandled rejection', async () => {
+  const logged: string[] = [];
+  const sessions = new RelaySessions(60_000, { error: (_obj, msg) => void logged.push(msg) });
+  const done: string[] = [];
+  const open = (subject: string, onAbort: () => void) =>
+    sessions.open({
+      kind: 'sign',
+      socket: fakeSocket(),
+      userId: 'u',
+      username: 'alice',
+      subject,
+      signerSessionId: '',
+      onAbort,
+    });
+  open('w3', async () => {
+    await sleep(30);
+    done.push('w3');
+  });
+  open('w4', async () => {
+    await sleep(10);
+    throw new Error('database closed');
+  });
+  open('w5', () => {
+    throw new Error('synchronous failure');
+  });
+  await sessions.abortAll('SHUTDOWN');
+  assert.deepEqual(done, ['w3'], 'settled before abortAll resolved');
+  assert.equal(sessions.size(), 0);
+  assert.deepEqual(logged, ['aborting a relay session failed', 'aborting a relay session failed']);
+});

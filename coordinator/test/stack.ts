@@ -76,7 +76,7 @@ export async function startStack(patch: (c: CoordinatorConfig) => void = () => {
   };
   const user: Stack['user'] = async (name, roles) => {
     const { user: u, password } = await createUser(ctx(), name, roles);
-    return { id: u.id, token: tokenFor(ctx(), u), password };
+    return { id: u.id, token: await tokenFor(ctx(), u), password };
   };
   const admin = await user('admin', ['admin']);
   const signerUser: Stack['signerUser'] = async (name) => {

@@ -111,8 +111,7 @@ test("a wallet's key moves to its signer's other workstation only after another 
   assert.deepEqual(Buffer.from(keyset.devicePublicKey), Buffer.from(laptopKey.publicKey));
   assert.equal(code(await decide(carol.token, 'approve')), 'INVALID_STATE', 'nothing left to approve');
 
-  const actions = s.coordinator.ctx.audit
-    .entries()
+  const actions = (await s.coordinator.ctx.audit.entries())
     .filter((e) => e.subject === wallet.id && e.action.startsWith('wallet.move'))
     .map((e) => e.action);
   assert.deepEqual(actions.slice(-3), ['wallet.move_requested', 'wallet.move_approved', 'wallet.moved']);

@@ -70,19 +70,19 @@ test('admin creates a wallet, the desktop runs the DKG over WSS, the wallet is A
   // A send from its address that is none of our withdrawals (sentTxs.ts) shows on the wallet as an alert.
   const view = async () => (await s.api('GET', `/api/v1/wallets/${wallet.id}`, alice.token)).json;
   assert.equal((await view())['unknownTransactions'], 0);
-  const db = s.coordinator.ctx.db;
+  const store = s.coordinator.ctx.store;
   const stranger = '0x' + 'ab'.repeat(32);
-  db.prepare(
+  await store.run(
     `INSERT INTO wallet_sent (tx_hash, wallet_id, nonce, amount_wei, block_number, block_hash) VALUES (?, ?, 0, '1', 1, ?)`,
-  ).run(stranger, wallet.id, '0x' + 'cd'.repeat(32));
+    stranger,
+    wallet.id,
+    '0x' + 'cd'.repeat(32),
+  );
   assert.equal((await view())['unknownTransactions'], 1);
   const listed = (await s.api('GET', '/api/v1/wallets', s.admin.token)).json['wallets'] as WalletJson[];
   assert.equal(listed.find((w) => w.id === wallet.id)?.unknownTransactions, 1);
-  db.prepare('DELETE FROM wallet_sent WHERE tx_hash = ?').run(stranger);
-  const actions = s.coordinator.ctx.audit
-    .entries()
-    .filter((e) => e.subject === wallet.id)
-    .map((e) => e.action);
+  await store.run('DELETE FROM wallet_sent WHERE tx_hash = ?', stranger);
+  const actions = (await s.coordinator.ctx.audit.entries()).filter((e) => e.subject === wallet.id).map((e) => e.action);
   assert.deepEqual(actions, ['wallet.created', 'wallet.dkg_started', 'wallet.key_generated', 'wallet.activated']);
   socket.close();
 });
@@ -169,6 +169,6 @@ test('revoking a token closes its sockets (4401)', async () => {
   assert.equal(await closed, 4401);
 });
 
-test('the audit log verifies', () => {
-  assert.equal(s.coordinator.ctx.audit.verify().ok, true);
+test('the audit log verifies', async () => {
+  assert.equal((await s.coordinator.ctx.audit.verify()).ok, true);
 });

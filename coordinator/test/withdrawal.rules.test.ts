@@ -92,8 +92,9 @@ async function prepared(id: string): Promise<Uint8Array> {
 const state = async (id: string) => (await s.api('GET', `/api/v1/withdrawals/${id}`, ivan.token)).json['state'];
 
 test('refusals, each with its code and no state change', async () => {
-  const count = () => (s.coordinator.ctx.db.prepare('SELECT COUNT(*) AS n FROM withdrawals').get() as { n: number }).n;
-  const n0 = count();
+  const count = async () =>
+    (await s.coordinator.ctx.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM withdrawals'))!.n;
+  const n0 = await count();
   const body = { walletId, to: to(), amountWei: '1000' };
   assert.equal(code(await s.api('POST', '/api/v1/withdrawals', undefined, body)), 'UNAUTHENTICATED');
   assert.equal(code(await s.api('POST', '/api/v1/withdrawals', 'tdm_' + 'A'.repeat(43), body)), 'UNAUTHENTICATED');
@@ -130,7 +131,7 @@ test('refusals, each with its code and no state change', async () => {
     payload: JSON.stringify({ ...body, note: 'x'.repeat(70_000) }),
   });
   assert.equal(JSON.parse(big.body).error.code, 'BODY_TOO_LARGE');
-  assert.equal(count(), n0);
+  assert.equal(await count(), n0);
 
   // Whitelist-only: a destination that is not in the approved address book is refused.
   await s.api('PUT', `/api/v1/wallets/${walletId}/policy`, s.admin.token, {
@@ -186,16 +187,14 @@ test('100 concurrent approve/cancel races on one request: exactly one outcome, a
   assert.equal(final, cancels === 1 ? 'cancelled' : 'approved');
   assert.ok(cancels <= 1);
   assert.ok(approvals <= 8, 'each approver counts once');
-  const audit = s.coordinator.ctx.audit
-    .entries()
-    .filter((e) => e.subject === id)
-    .map((e) => e.action);
+  const audit = (await s.coordinator.ctx.audit.entries()).filter((e) => e.subject === id).map((e) => e.action);
   assert.equal(audit.filter((a) => a === 'withdrawal.cancelled').length, cancels);
   assert.ok(audit.filter((a) => a === 'withdrawal.quorum_reached').length <= 1);
   assert.equal(audit.filter((a) => a === 'withdrawal.approved').length, approvals);
-  const permits = s.coordinator.ctx.db.prepare('SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?').get(id) as {
-    n: number;
-  };
+  const permits = (await s.coordinator.ctx.store.get<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?',
+    id,
+  ))!;
   assert.equal(permits.n, 0, 'no permit without a signing session');
 });
 
@@ -238,18 +237,16 @@ test('a coordinator restart mid-session: back to approved, signed once; after si
     const r = await s.api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
     return r.json['state'] === 'confirmed' ? r.json : undefined;
   });
-  const signedBefore = s.coordinator.ctx.db
-    .prepare('SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?')
-    .get(id) as { n: number };
+  const signedBefore = (await s.coordinator.ctx.store.get<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?',
+    id,
+  ))!;
   assert.equal(signedBefore.n, 2, 'one permit per session: the aborted one and the completed one');
   // Restart again after confirmation: nothing is signed or sent again.
   await s.restartCoordinator();
   const after = await s.api('GET', `/api/v1/withdrawals/${id}`, ivan.token);
   assert.deepEqual([after.json['state'], after.json['txHash']], ['confirmed', w['txHash']]);
-  const actions = s.coordinator.ctx.audit
-    .entries()
-    .filter((e) => e.subject === id)
-    .map((e) => e.action);
+  const actions = (await s.coordinator.ctx.audit.entries()).filter((e) => e.subject === id).map((e) => e.action);
   assert.equal(actions.filter((a) => a === 'withdrawal.signed').length, 1);
   assert.equal(actions.filter((a) => a === 'withdrawal.broadcast').length, 1);
   socket = await MpcSocket.open(s.wssUrl, alice.token, s.caCert);
@@ -278,12 +275,10 @@ test('the audit log verifies, and altering one row makes verify fail (also throu
   assert.equal(await runAdmin(['verify-audit'], env, (l) => void lines.push(l)), 0);
   assert.equal(await runAdmin(['export-audit'], env, (l) => void lines.push(l)), 0);
   assert.ok(lines.some((l) => l.includes('"withdrawal.confirmed"')));
-  assert.equal(ctx.audit.verify().ok, true);
-  ctx.db
-    .prepare(
-      `UPDATE audit_log SET details = '{"amountWei":"1"}' WHERE seq = (SELECT MIN(seq) FROM audit_log WHERE action = 'withdrawal.requested')`,
-    )
-    .run();
-  assert.equal(ctx.audit.verify().ok, false);
+  assert.equal((await ctx.audit.verify()).ok, true);
+  await ctx.store.run(
+    `UPDATE audit_log SET details = '{"amountWei":"1"}' WHERE seq = (SELECT MIN(seq) FROM audit_log WHERE action = 'withdrawal.requested')`,
+  );
+  assert.equal((await ctx.audit.verify()).ok, false);
   assert.equal(await runAdmin(['verify-audit'], env, () => {}), 1);
 });

@@ -115,10 +115,7 @@ test('admin → wallet → DKG → deposit → request → two approvals → des
   const receipt = await s.coordinator.ctx.chain.receipt(txHash);
   assert.equal(receipt?.status, 'success');
   assert.equal((await s.coordinator.ctx.chain.balance(recipient)) - before, amount);
-  const actions = s.coordinator.ctx.audit
-    .entries()
-    .filter((e) => e.subject === wid)
-    .map((e) => e.action);
+  const actions = (await s.coordinator.ctx.audit.entries()).filter((e) => e.subject === wid).map((e) => e.action);
   assert.deepEqual(actions, [
     'withdrawal.requested',
     'withdrawal.approved',
@@ -129,6 +126,6 @@ test('admin → wallet → DKG → deposit → request → two approvals → des
     'withdrawal.broadcast',
     'withdrawal.confirmed',
   ]);
-  assert.equal(s.coordinator.ctx.audit.verify().ok, true);
+  assert.equal((await s.coordinator.ctx.audit.verify()).ok, true);
   socket.close();
 });

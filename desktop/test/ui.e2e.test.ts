@@ -117,12 +117,15 @@ test('a coordinator that sends another transaction than the approved one: the re
 test('a send from a wallet that is none of the withdrawals: its page says so with an alert', async () => {
   const alice = state.alice!;
   // What the coordinator's chain follower records for such a send (coordinator/src/chain/sentTxs.ts).
-  const db = s.coordinator.ctx.db;
-  const wallet = db.prepare("SELECT id FROM wallets WHERE name = 'Operations'").get() as { id: string };
+  const store = s.coordinator.ctx.store;
+  const wallet = (await store.get<{ id: string }>("SELECT id FROM wallets WHERE name = 'Operations'"))!;
   const stranger = '0x' + 'ee'.repeat(32);
-  db.prepare(
+  await store.run(
     `INSERT INTO wallet_sent (tx_hash, wallet_id, nonce, amount_wei, block_number, block_hash) VALUES (?, ?, 999, '1', 1, ?)`,
-  ).run(stranger, wallet.id, '0x' + 'dd'.repeat(32));
+    stranger,
+    wallet.id,
+    '0x' + 'dd'.repeat(32),
+  );
   try {
     await alice.openWallet('Operations');
     await alice.page
@@ -131,7 +134,7 @@ test('a send from a wallet that is none of the withdrawals: its page says so wit
       .waitFor();
     await alice.shot('17-unknown-transaction');
   } finally {
-    db.prepare('DELETE FROM wallet_sent WHERE tx_hash = ?').run(stranger);
+    await store.run('DELETE FROM wallet_sent WHERE tx_hash = ?', stranger);
   }
 });
 

@@ -95,8 +95,8 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<P2Error &
 }
 
 const withdrawal = async (id: string) => (await s.api('GET', `/api/v1/withdrawals/${id}`, alice.token)).json;
-const permits = (id: string) =>
-  (s.coordinator.ctx.db.prepare('SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?').get(id) as { n: number })
+const permits = async (id: string) =>
+  (await s.coordinator.ctx.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM permits WHERE withdrawal_id = ?', id))!
     .n;
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -237,7 +237,7 @@ test('(b) a signing job with the right password signs; the withdrawal is mined f
   assert.equal(done['txHash'], result.txHash);
   assert.equal((await s.coordinator.ctx.chain.receipt(result.txHash))?.status, 'success');
   assert.equal((await s.coordinator.ctx.chain.balance(p.to)) - before, amount);
-  assert.equal(permits(p.id), 1);
+  assert.equal(await permits(p.id), 1);
 });
 
 test('(c) a wrong password is WRONG_PASSWORD and no signing session starts', async () => {
@@ -247,11 +247,8 @@ test('(c) a wrong password is WRONG_PASSWORD and no signing session starts', asy
   assert.deepEqual(e.steps, ['checking the transaction', 'unlocking the key share']);
   // No sign_start reached the coordinator: no permit, no audit entry, still approved.
   assert.equal((await withdrawal(p.id))['state'], 'approved');
-  assert.equal(permits(p.id), 0);
-  const actions = s.coordinator.ctx.audit
-    .entries()
-    .filter((x) => x.subject === p.id)
-    .map((x) => x.action);
+  assert.equal(await permits(p.id), 0);
+  const actions = (await s.coordinator.ctx.audit.entries()).filter((x) => x.subject === p.id).map((x) => x.action);
   assert.ok(!actions.includes('withdrawal.signing_started'), actions.join());
   // The right password then signs it.
   const { result } = await run(signJob(p));
@@ -279,7 +276,7 @@ test('(d) DISPLAY_MISMATCH when what the desktop shows differs from the prepared
   const e3 = await rejectsWith(run({ ...signJob(p), prepared: nonceMoved }), 'DISPLAY_MISMATCH');
   assert.equal(e3.field, 'digest');
   assert.equal((await withdrawal(p.id))['state'], 'approved');
-  assert.equal(permits(p.id), 0);
+  assert.equal(await permits(p.id), 0);
 });
 
 test('(e) the bank signer stopping mid-sign: SIGNER_UNAVAILABLE, and the withdrawal is back to approved', async () => {
@@ -298,7 +295,7 @@ test('(e) the bank signer stopping mid-sign: SIGNER_UNAVAILABLE, and the withdra
   assert.ok(e.steps.includes('round 2 of 3'));
   assert.ok(!e.steps.includes('done'));
   await stopped;
-  assert.equal(permits(p.id), 1);
+  assert.equal(await permits(p.id), 1);
   assert.equal((await withdrawal(p.id))['state'], 'approved');
 
   // Back on the same port with the same data: the same withdrawal signs.

@@ -3,13 +3,16 @@
 // proposer have approved it, and any approver may reject it while it is pending. The only code
 // that reads or writes address_book and address_book_approvals.
 //
-// Concurrency: each change runs in one IMMEDIATE transaction (better-sqlite3 is synchronous, so
-// nothing interleaves inside it, and another connection waits for the write lock instead of
+// Concurrency: each change runs in one store transaction, whose reads and writes all happen in it
+// (on SQLite a BEGIN IMMEDIATE one, run alone, so another approval waits for it instead of
 // reading a stale count). The (entry_id, user_id) primary key makes a double approval impossible
 // even if raced, and the PENDING → APPROVED update is conditional, so it happens exactly once.
+//
+// Ties in time are broken by insertion order (SQLite's rowid): the one SQLite-only word left
+// here, as the schema has no column of its own for it.
 
 import { randomUUID } from 'node:crypto';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 import { parseAddress } from './address.ts';
 
@@ -69,33 +72,36 @@ const toEntry = (r: Row, approvals: ApprovalRow[]): AddressBookEntry => ({
 const sqliteCode = (e: unknown): string | undefined => (e as { code?: string }).code;
 
 export class AddressBook {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
   /** A new PENDING entry. One live (pending or approved) entry per address: a second is a CONFLICT. */
-  propose(name: string, address: string, by: string, nowMs: number): AddressBookEntry {
+  async propose(name: string, address: string, by: string, nowMs: number): Promise<AddressBookEntry> {
     const checksummed = parseAddress(address);
     const id = randomUUID();
-    return this.db
-      .transaction(() => {
-        const live = this.db
-          .prepare("SELECT name, status FROM address_book WHERE address = ? AND status != 'REJECTED'")
-          .get(checksummed) as Pick<Row, 'name' | 'status'> | undefined;
-        if (live) throw conflict(live);
-        try {
-          this.db
-            .prepare(
-              `INSERT INTO address_book (id, name, address, status, created_by, created_at_ms, updated_at_ms)
-               VALUES (?, ?, ?, 'PENDING', ?, ?, ?)`,
-            )
-            .run(id, name, checksummed, by, nowMs, nowMs);
-        } catch (e) {
-          // The partial unique index address_book_live: the same refusal, from another connection's race.
-          if (sqliteCode(e) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(undefined);
-          throw e;
-        }
-        return this.require(id);
-      })
-      .immediate();
+    return this.store.transaction(async () => {
+      const live = await this.store.get<Pick<Row, 'name' | 'status'>>(
+        "SELECT name, status FROM address_book WHERE address = ? AND status != 'REJECTED'",
+        checksummed,
+      );
+      if (live) throw conflict(live);
+      try {
+        await this.store.run(
+          `INSERT INTO address_book (id, name, address, status, created_by, created_at_ms, updated_at_ms)
+           VALUES (?, ?, ?, 'PENDING', ?, ?, ?)`,
+          id,
+          name,
+          checksummed,
+          by,
+          nowMs,
+          nowMs,
+        );
+      } catch (e) {
+        // The partial unique index address_book_live: the same refusal, from another connection's race.
+        if (sqliteCode(e) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(undefined);
+        throw e;
+      }
+      return this.require(id);
+    });
   }
 
   /**
@@ -104,100 +110,107 @@ export class AddressBook {
    * (ALREADY_APPROVED); only a PENDING entry takes approvals (INVALID_STATE), so approvals that
    * arrive after the quorum are refused rather than counted.
    */
-  approve(entryId: string, userId: string, nowMs: number, quorum: number): ApprovalOutcome {
+  async approve(entryId: string, userId: string, nowMs: number, quorum: number): Promise<ApprovalOutcome> {
     if (!Number.isInteger(quorum) || quorum < 1) throw new Error(`address-book quorum ${quorum} is not a count`);
-    return this.db
-      .transaction((): ApprovalOutcome => {
-        const e = this.requirePending(entryId);
-        if (e.createdBy === userId)
-          throw new ApiError('SELF_APPROVAL', 'another approver must approve the entry you proposed');
-        if (e.approvals.some((a) => a.userId === userId)) throw alreadyApproved();
-        try {
-          this.db
-            .prepare('INSERT INTO address_book_approvals (entry_id, user_id, at_ms) VALUES (?, ?, ?)')
-            .run(entryId, userId, nowMs);
-        } catch (err) {
-          if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw alreadyApproved();
-          throw err;
-        }
-        const count = e.approvals.length + 1;
-        const whitelisted =
-          count >= quorum &&
-          this.db
-            .prepare(
-              "UPDATE address_book SET status = 'APPROVED', updated_at_ms = ? WHERE id = ? AND status = 'PENDING'",
-            )
-            .run(nowMs, entryId).changes === 1;
-        if (!whitelisted) this.db.prepare('UPDATE address_book SET updated_at_ms = ? WHERE id = ?').run(nowMs, entryId);
-        return { entry: this.require(entryId), whitelisted };
-      })
-      .immediate();
+    return this.store.transaction(async (): Promise<ApprovalOutcome> => {
+      const e = await this.requirePending(entryId);
+      if (e.createdBy === userId)
+        throw new ApiError('SELF_APPROVAL', 'another approver must approve the entry you proposed');
+      if (e.approvals.some((a) => a.userId === userId)) throw alreadyApproved();
+      try {
+        await this.store.run(
+          'INSERT INTO address_book_approvals (entry_id, user_id, at_ms) VALUES (?, ?, ?)',
+          entryId,
+          userId,
+          nowMs,
+        );
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw alreadyApproved();
+        throw err;
+      }
+      const count = e.approvals.length + 1;
+      const whitelisted =
+        count >= quorum &&
+        (await this.store.run(
+          "UPDATE address_book SET status = 'APPROVED', updated_at_ms = ? WHERE id = ? AND status = 'PENDING'",
+          nowMs,
+          entryId,
+        )) === 1;
+      if (!whitelisted) await this.store.run('UPDATE address_book SET updated_at_ms = ? WHERE id = ?', nowMs, entryId);
+      return { entry: await this.require(entryId), whitelisted };
+    });
   }
 
   /**
    * Any approver may veto a pending entry; its address is then free to be proposed again. Who
    * rejected is not a column: the caller audits it in the same transaction.
    */
-  reject(entryId: string, _userId: string, nowMs: number): AddressBookEntry {
-    return this.db
-      .transaction(() => {
-        this.requirePending(entryId);
-        this.db
-          .prepare("UPDATE address_book SET status = 'REJECTED', updated_at_ms = ? WHERE id = ? AND status = 'PENDING'")
-          .run(nowMs, entryId);
-        return this.require(entryId);
-      })
-      .immediate();
+  async reject(entryId: string, _userId: string, nowMs: number): Promise<AddressBookEntry> {
+    return this.store.transaction(async () => {
+      await this.requirePending(entryId);
+      await this.store.run(
+        "UPDATE address_book SET status = 'REJECTED', updated_at_ms = ? WHERE id = ? AND status = 'PENDING'",
+        nowMs,
+        entryId,
+      );
+      return this.require(entryId);
+    });
   }
 
-  get(id: string): AddressBookEntry | undefined {
-    const r = this.db.prepare('SELECT * FROM address_book WHERE id = ?').get(id) as Row | undefined;
-    if (!r) return undefined;
-    const approvals = this.db
-      .prepare('SELECT * FROM address_book_approvals WHERE entry_id = ? ORDER BY at_ms, rowid')
-      .all(id) as ApprovalRow[];
-    return toEntry(r, approvals);
+  // get and list read an entry and its approvals in one transaction, so they never show an
+  // approval that its entry's status does not reflect yet (or the other way round).
+  get(id: string): Promise<AddressBookEntry | undefined> {
+    return this.store.transaction(async () => {
+      const r = await this.store.get<Row>('SELECT * FROM address_book WHERE id = ?', id);
+      if (!r) return undefined;
+      const approvals = await this.store.all<ApprovalRow>(
+        'SELECT * FROM address_book_approvals WHERE entry_id = ? ORDER BY at_ms, rowid',
+        id,
+      );
+      return toEntry(r, approvals);
+    });
   }
 
-  require(id: string): AddressBookEntry {
-    const e = this.get(id);
+  async require(id: string): Promise<AddressBookEntry> {
+    const e = await this.get(id);
     if (!e) throw new ApiError('NOT_FOUND', 'no such address-book entry');
     return e;
   }
 
   /** Every entry, rejected ones included (they are the record of what was refused), oldest first. */
-  list(): AddressBookEntry[] {
-    const rows = this.db.prepare('SELECT * FROM address_book ORDER BY created_at_ms, rowid').all() as Row[];
-    const byEntry = new Map<string, ApprovalRow[]>();
-    for (const a of this.db
-      .prepare('SELECT * FROM address_book_approvals ORDER BY at_ms, rowid')
-      .all() as ApprovalRow[]) {
-      let list = byEntry.get(a.entry_id);
-      if (!list) byEntry.set(a.entry_id, (list = []));
-      list.push(a);
-    }
-    return rows.map((r) => toEntry(r, byEntry.get(r.id) ?? []));
+  list(): Promise<AddressBookEntry[]> {
+    return this.store.transaction(async () => {
+      const rows = await this.store.all<Row>('SELECT * FROM address_book ORDER BY created_at_ms, rowid');
+      const byEntry = new Map<string, ApprovalRow[]>();
+      for (const a of await this.store.all<ApprovalRow>('SELECT * FROM address_book_approvals ORDER BY at_ms, rowid')) {
+        let list = byEntry.get(a.entry_id);
+        if (!list) byEntry.set(a.entry_id, (list = []));
+        list.push(a);
+      }
+      return rows.map((r) => toEntry(r, byEntry.get(r.id) ?? []));
+    });
   }
 
   /** The address has an APPROVED entry; any spelling (case) of it matches. */
-  isWhitelisted(address: string): boolean {
-    return this.approvedNamed(address) !== undefined;
+  async isWhitelisted(address: string): Promise<boolean> {
+    return (await this.approvedNamed(address)) !== undefined;
   }
 
   /** The name of the address's APPROVED entry. A pending entry's name is not vouched for yet, so it is not given. */
-  nameOf(address: string): string | undefined {
+  nameOf(address: string): Promise<string | undefined> {
     return this.approvedNamed(address);
   }
 
-  private approvedNamed(address: string): string | undefined {
-    const r = this.db
-      .prepare("SELECT name FROM address_book WHERE status = 'APPROVED' AND lower(address) = lower(?)")
-      .get(address) as { name: string } | undefined;
+  private async approvedNamed(address: string): Promise<string | undefined> {
+    const r = await this.store.get<{ name: string }>(
+      "SELECT name FROM address_book WHERE status = 'APPROVED' AND lower(address) = lower(?)",
+      address,
+    );
     return r?.name;
   }
 
-  private requirePending(id: string): AddressBookEntry {
-    const e = this.require(id);
+  private async requirePending(id: string): Promise<AddressBookEntry> {
+    const e = await this.require(id);
     if (e.status !== 'PENDING')
       throw new ApiError('INVALID_STATE', `this entry is already ${e.status.toLowerCase()}`, { status: e.status });
     return e;

@@ -37,27 +37,26 @@ export const addressBookEntryView = (e: AddressBookEntry, quorum: number) => ({
 });
 
 export function registerAddressBookRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
-  const book = new AddressBook(ctx.db);
-  const users = new UserRepo(ctx.db);
+  const book = new AddressBook(ctx.store);
+  const users = new UserRepo(ctx.store);
   const signedIn = authenticate(ctx);
   const quorum = ctx.config.addressBookQuorum;
   const view = (e: AddressBookEntry) => addressBookEntryView(e, quorum);
 
-  app.get('/api/v1/address-book', { onRequest: signedIn }, async () => ({ entries: book.list().map(view) }));
+  app.get('/api/v1/address-book', { onRequest: signedIn }, async () => ({ entries: (await book.list()).map(view) }));
 
   app.post<{ Body: { name: string; address: string } }>(
     '/api/v1/address-book',
     { onRequest: [signedIn, requireRole('initiator', 'admin')], schema: { body: proposeBodySchema } },
     async (req, reply) => {
       const user = signedInUser(req);
-      const entry = ctx.db.transaction(() => {
-        const e = book.propose(req.body.name, req.body.address, user.id, ctx.now());
-        ctx.audit.append(user.username, 'address_book.proposed', e.id, { name: e.name, address: e.address });
+      const entry = await ctx.store.transaction(async () => {
+        const e = await book.propose(req.body.name, req.body.address, user.id, ctx.now());
+        await ctx.audit.append(user.username, 'address_book.proposed', e.id, { name: e.name, address: e.address });
         return e;
-      })();
+      });
       // Everyone who could approve it, except its proposer (who may hold the approver role too).
-      const approvers = users
-        .list()
+      const approvers = (await users.list())
         .filter((u) => !u.disabled && u.roles.includes('approver') && u.id !== user.id)
         .map((u) => u.id);
       hub.notify(approvers, { event: 'address_book_awaiting_approval', entryId: entry.id });
@@ -70,17 +69,17 @@ export function registerAddressBookRoutes(app: FastifyInstance, ctx: Coordinator
     { onRequest: [signedIn, requireRole('approver')], schema: { params: idParamsSchema } },
     async (req) => {
       const user = signedInUser(req);
-      const entry = ctx.db.transaction(() => {
-        const { entry: e, whitelisted } = book.approve(req.params.id, user.id, ctx.now(), quorum);
-        ctx.audit.append(user.username, 'address_book.approved', e.id, {
+      const entry = await ctx.store.transaction(async () => {
+        const { entry: e, whitelisted } = await book.approve(req.params.id, user.id, ctx.now(), quorum);
+        await ctx.audit.append(user.username, 'address_book.approved', e.id, {
           address: e.address,
           approvals: e.approvals.length,
           quorum,
         });
         if (whitelisted)
-          ctx.audit.append('coordinator', 'address_book.whitelisted', e.id, { name: e.name, address: e.address });
+          await ctx.audit.append('coordinator', 'address_book.whitelisted', e.id, { name: e.name, address: e.address });
         return e;
-      })();
+      });
       return { entry: view(entry) };
     },
   );
@@ -90,11 +89,11 @@ export function registerAddressBookRoutes(app: FastifyInstance, ctx: Coordinator
     { onRequest: [signedIn, requireRole('approver')], schema: { params: idParamsSchema } },
     async (req) => {
       const user = signedInUser(req);
-      const entry = ctx.db.transaction(() => {
-        const e = book.reject(req.params.id, user.id, ctx.now());
-        ctx.audit.append(user.username, 'address_book.rejected', e.id, { name: e.name, address: e.address });
+      const entry = await ctx.store.transaction(async () => {
+        const e = await book.reject(req.params.id, user.id, ctx.now());
+        await ctx.audit.append(user.username, 'address_book.rejected', e.id, { name: e.name, address: e.address });
         return e;
-      })();
+      });
       return { entry: view(entry) };
     },
   );

@@ -2,11 +2,11 @@
 // tokensRevoked and closes the sockets opened with those tokens, so a logout, a revocation, a
 // disabled account or a role change takes effect on live connections too, not only on new requests.
 //
-// One emitter per database handle: everything built on the same context (and any copy of it that
-// shares its db) sees the same events, and separate test contexts never hear each other.
+// One emitter per store: everything built on the same context (and any copy of it that shares its
+// store) sees the same events, and separate test contexts never hear each other.
 
 import { EventEmitter } from 'node:events';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { type CoordinatorContext } from '../context.ts';
 
 export interface TokensRevoked {
@@ -21,11 +21,11 @@ export interface AuthEventMap {
 
 export class AuthEvents extends EventEmitter<AuthEventMap> {}
 
-const emitters = new WeakMap<Db, AuthEvents>();
+const emitters = new WeakMap<Store, AuthEvents>();
 
-export function authEvents(ctx: Pick<CoordinatorContext, 'db'>): AuthEvents {
-  let e = emitters.get(ctx.db);
-  if (!e) emitters.set(ctx.db, (e = new AuthEvents()));
+export function authEvents(ctx: Pick<CoordinatorContext, 'store'>): AuthEvents {
+  let e = emitters.get(ctx.store);
+  if (!e) emitters.set(ctx.store, (e = new AuthEvents()));
   return e;
 }
 
@@ -34,7 +34,7 @@ export function authEvents(ctx: Pick<CoordinatorContext, 'db'>): AuthEvents {
  * are revoked in the database either way, and the caller's request must not fail because of it.
  */
 export function announceTokensRevoked(
-  ctx: Pick<CoordinatorContext, 'db' | 'log'>,
+  ctx: Pick<CoordinatorContext, 'store' | 'log'>,
   userId: string,
   tokenHashes: string[],
 ): void {

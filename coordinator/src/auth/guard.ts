@@ -23,15 +23,18 @@ declare module 'fastify' {
   }
 }
 
-export function userFromToken(ctx: Pick<CoordinatorContext, 'db' | 'now'>, token: string): AuthenticatedUser {
-  const { user, tokenHash } = new TokenRepo(ctx.db).verify(token, ctx.now());
+export async function userFromToken(
+  ctx: Pick<CoordinatorContext, 'store' | 'now'>,
+  token: string,
+): Promise<AuthenticatedUser> {
+  const { user, tokenHash } = await new TokenRepo(ctx.store).verify(token, ctx.now());
   return { id: user.id, username: user.username, roles: user.roles, tokenHash };
 }
 
 const BEARER = /^Bearer ([^\s]+)$/;
 
 /** onRequest hook: `Authorization: Bearer <token>` or UNAUTHENTICATED / TOKEN_EXPIRED. */
-export function authenticate(ctx: Pick<CoordinatorContext, 'db' | 'now'>) {
+export function authenticate(ctx: Pick<CoordinatorContext, 'store' | 'now'>) {
   return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     // RFC 6750: a 401 says which scheme it wants.
     void reply.header('www-authenticate', 'Bearer');
@@ -39,7 +42,7 @@ export function authenticate(ctx: Pick<CoordinatorContext, 'db' | 'now'>) {
     if (header === undefined) throw new ApiError('UNAUTHENTICATED', 'sign in first (no bearer token)');
     const m = BEARER.exec(header);
     if (!m?.[1]) throw new ApiError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
-    req.user = userFromToken(ctx, m[1]);
+    req.user = await userFromToken(ctx, m[1]);
     reply.removeHeader('www-authenticate');
   };
 }

@@ -5,7 +5,7 @@
 // Usernames that do not exist get the same treatment from a bounded in-memory table, so
 // ACCOUNT_LOCKED does not reveal which usernames are real either.
 
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { type LoginAttempts, UserRepo } from './users.ts';
 
 export const MAX_FAILED_LOGINS = 5;
@@ -35,14 +35,15 @@ export function failAttempt(a: LoginAttempts, nowMs: number): { next: LoginAttem
 export const CLEARED: LoginAttempts = { failures: 0, lockedUntilMs: null };
 
 export interface AttemptCounter {
-  start(nowMs: number): Gate;
+  start(nowMs: number): Promise<Gate>;
   /** True when this failure locked the account. */
-  fail(nowMs: number): boolean;
-  succeed(): void;
+  fail(nowMs: number): Promise<boolean>;
+  succeed(): Promise<void>;
 }
 
-export function accountAttempts(db: Db, userId: string): AttemptCounter {
-  const users = new UserRepo(db);
+/** Each step reads and rewrites the account's counter in one transaction (UserRepo.updateLoginAttempts). */
+export function accountAttempts(store: Store, userId: string): AttemptCounter {
+  const users = new UserRepo(store);
   return {
     start: (nowMs) => users.updateLoginAttempts(userId, (a) => startAttempt(a, nowMs)),
     fail: (nowMs) => users.updateLoginAttempts(userId, (a) => failAttempt(a, nowMs)),
@@ -51,25 +52,26 @@ export function accountAttempts(db: Db, userId: string): AttemptCounter {
 }
 
 const MAX_UNKNOWN_TRACKED = 10_000;
-const unknownTables = new WeakMap<Db, Map<string, LoginAttempts>>();
+const unknownTables = new WeakMap<Store, Map<string, LoginAttempts>>();
 
 /**
- * Attempts against a username nobody has, kept in memory per database handle (they protect no
- * account, so losing them on restart is fine). The table is capped; the oldest entries go first.
+ * Attempts against a username nobody has, kept in memory per store (they protect no account, so
+ * losing them on restart is fine). The table is capped; the oldest entries go first. Each step
+ * reads and rewrites the entry without awaiting in between, so it is atomic like the account's.
  */
-export function unknownUserAttempts(db: Db, username: string): AttemptCounter {
-  let table = unknownTables.get(db);
-  if (!table) unknownTables.set(db, (table = new Map()));
+export function unknownUserAttempts(store: Store, username: string): AttemptCounter {
+  let table = unknownTables.get(store);
+  if (!table) unknownTables.set(store, (table = new Map()));
   const t = table;
   const key = username.toLowerCase();
-  const apply = <T>(step: (a: LoginAttempts) => { next: LoginAttempts; result: T }): T => {
+  const apply = <T>(step: (a: LoginAttempts) => { next: LoginAttempts; result: T }): Promise<T> => {
     const { next, result } = step(t.get(key) ?? CLEARED);
     t.delete(key);
     if (next.failures > 0 || next.lockedUntilMs !== null) {
       t.set(key, next);
       if (t.size > MAX_UNKNOWN_TRACKED) t.delete(t.keys().next().value as string);
     }
-    return result;
+    return Promise.resolve(result);
   };
   return {
     start: (nowMs) => apply((a) => startAttempt(a, nowMs)),

@@ -25,15 +25,15 @@ export async function login(
   password: string,
   from: { ip: string },
 ): Promise<LoginResult> {
-  const users = new UserRepo(ctx.db);
-  const found = users.findCredentials(username);
-  const attempts = found ? accountAttempts(ctx.db, found.user.id) : unknownUserAttempts(ctx.db, username);
+  const users = new UserRepo(ctx.store);
+  const found = await users.findCredentials(username);
+  const attempts = found ? accountAttempts(ctx.store, found.user.id) : unknownUserAttempts(ctx.store, username);
   const actor = found?.user.id ?? 'anonymous';
   const subject = found?.user.id ?? '';
 
-  const gate = attempts.start(ctx.now());
+  const gate = await attempts.start(ctx.now());
   if (!gate.allowed) {
-    ctx.audit.append(actor, 'auth.login_failed', subject, { username, reason: 'locked', ip: from.ip });
+    await ctx.audit.append(actor, 'auth.login_failed', subject, { username, reason: 'locked', ip: from.ip });
     count(ctx, 'locked');
     throw new ApiError('ACCOUNT_LOCKED', 'too many failed sign-ins: try again later', {
       retryAfterSeconds: Math.ceil(gate.retryAfterMs / 1000),
@@ -43,23 +43,24 @@ export async function login(
   const passwordOk = await verifyPassword(password, found?.passwordHash ?? (await dummyPasswordHash()));
   if (!found || !passwordOk || found.user.disabled) {
     const reason = !found ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'disabled';
-    const lockedNow = attempts.fail(ctx.now());
-    ctx.audit.append(actor, 'auth.login_failed', subject, { username, reason, locked: lockedNow, ip: from.ip });
+    const lockedNow = await attempts.fail(ctx.now());
+    await ctx.audit.append(actor, 'auth.login_failed', subject, { username, reason, locked: lockedNow, ip: from.ip });
     count(ctx, reason);
     throw new ApiError('LOGIN_FAILED', 'wrong username or password');
   }
 
   const user = found.user;
-  // A hash made with older parameters is replaced now, while the password is at hand.
+  // A hash made with older parameters is replaced now, while the password is at hand (hashed
+  // before the transaction: nothing slow runs inside one).
   const fresh = needsRehash(found.passwordHash) ? await hashPassword(password) : undefined;
   const nowMs = ctx.now();
-  const issued = ctx.db.transaction(() => {
-    attempts.succeed();
-    if (fresh) users.setPasswordHash(user.id, fresh, nowMs);
-    const t = new TokenRepo(ctx.db).issue(user.id, nowMs, ctx.config.tokenTtlMs);
-    ctx.audit.append(user.id, 'auth.login', user.id, { username: user.username, ip: from.ip });
+  const issued = await ctx.store.transaction(async () => {
+    await attempts.succeed();
+    if (fresh) await users.setPasswordHash(user.id, fresh, nowMs);
+    const t = await new TokenRepo(ctx.store).issue(user.id, nowMs, ctx.config.tokenTtlMs);
+    await ctx.audit.append(user.id, 'auth.login', user.id, { username: user.username, ip: from.ip });
     return t;
-  })();
+  });
   count(ctx, 'ok');
-  return { ...issued, user: users.require(user.id) };
+  return { ...issued, user: await users.require(user.id) };
 }

@@ -33,7 +33,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: CoordinatorContext
 
   app.post('/api/v1/auth/logout', { onRequest: signedIn }, async (req, reply) => {
     const user = signedInUser(req);
-    logout(ctx, user.id, user.tokenHash);
+    await logout(ctx, user.id, user.tokenHash);
     return reply.status(204).send();
   });
 
@@ -43,7 +43,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: CoordinatorContext
   app.get('/api/v1/me/activity', { onRequest: signedIn }, async (req) => {
     const u = signedInUser(req);
     return {
-      entries: ctx.audit.byActors([u.username, u.id], 200).map((e) => ({
+      entries: (await ctx.audit.byActors([u.username, u.id], 200)).map((e) => ({
         at: iso(e.atMs),
         action: e.action,
         subject: e.subject,

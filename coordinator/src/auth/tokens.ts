@@ -3,9 +3,9 @@
 // in the WSS hub without exposing it.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
-import { type User, UserRepo } from './users.ts';
+import { type User, type UserRow, toUser } from './users.ts';
 
 export const TOKEN_PREFIX = 'tdm_';
 const TOKEN_SHAPE = /^tdm_[A-Za-z0-9_-]{43}$/;
@@ -20,59 +20,69 @@ export interface IssuedToken {
 export const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 export class TokenRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  issue(userId: string, nowMs: number, ttlMs: number): IssuedToken {
+  async issue(userId: string, nowMs: number, ttlMs: number): Promise<IssuedToken> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const hash = hashToken(token);
     const expiresAtMs = nowMs + ttlMs;
-    this.db
-      .prepare('INSERT INTO auth_tokens (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)')
-      .run(hash, userId, nowMs, expiresAtMs);
+    await this.store.run(
+      'INSERT INTO auth_tokens (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)',
+      hash,
+      userId,
+      nowMs,
+      expiresAtMs,
+    );
     return { token, tokenHash: hash.toString('hex'), expiresAtMs };
   }
 
   /**
    * The user a token belongs to, as the database says now (current roles). Unknown, revoked, or
    * belonging to a disabled user: UNAUTHENTICATED; past its expiry: TOKEN_EXPIRED (the desktop
-   * then asks for the password again).
+   * then asks for the password again). The token and its user are read in one statement, so a
+   * revocation and the role change or disabling it goes with are seen together or not at all.
    */
-  verify(token: string, nowMs: number): { user: User; tokenHash: string } {
+  async verify(token: string, nowMs: number): Promise<{ user: User; tokenHash: string }> {
     if (!TOKEN_SHAPE.test(token)) throw new ApiError('UNAUTHENTICATED', 'this is not a Tandem token');
     const hash = hashToken(token);
-    const row = this.db
-      .prepare('SELECT user_id, expires_at_ms, revoked_at_ms FROM auth_tokens WHERE token_hash = ?')
-      .get(hash) as { user_id: string; expires_at_ms: number; revoked_at_ms: number | null } | undefined;
-    if (!row || row.revoked_at_ms !== null) throw new ApiError('UNAUTHENTICATED', 'this token is not valid');
-    const user = new UserRepo(this.db).get(row.user_id);
-    if (!user || user.disabled) throw new ApiError('UNAUTHENTICATED', 'this token is not valid');
-    if (nowMs >= row.expires_at_ms) throw new ApiError('TOKEN_EXPIRED', 'the session has expired: sign in again');
+    const row = await this.store.get<UserRow & { token_expires_at_ms: number; token_revoked_at_ms: number | null }>(
+      `SELECT u.*, t.expires_at_ms AS token_expires_at_ms, t.revoked_at_ms AS token_revoked_at_ms
+       FROM auth_tokens t JOIN users u ON u.id = t.user_id
+       WHERE t.token_hash = ?`,
+      hash,
+    );
+    if (!row || row.token_revoked_at_ms !== null) throw new ApiError('UNAUTHENTICATED', 'this token is not valid');
+    const user = toUser(row);
+    if (user.disabled) throw new ApiError('UNAUTHENTICATED', 'this token is not valid');
+    if (nowMs >= row.token_expires_at_ms) throw new ApiError('TOKEN_EXPIRED', 'the session has expired: sign in again');
     return { user, tokenHash: hash.toString('hex') };
   }
 
   /** Revokes one token by its hash (hex). False when it was unknown or already revoked. */
-  revoke(tokenHash: string, nowMs: number): boolean {
-    const r = this.db
-      .prepare('UPDATE auth_tokens SET revoked_at_ms = ? WHERE token_hash = ? AND revoked_at_ms IS NULL')
-      .run(nowMs, Buffer.from(tokenHash, 'hex'));
-    return r.changes === 1;
+  async revoke(tokenHash: string, nowMs: number): Promise<boolean> {
+    const changes = await this.store.run(
+      'UPDATE auth_tokens SET revoked_at_ms = ? WHERE token_hash = ? AND revoked_at_ms IS NULL',
+      nowMs,
+      Buffer.from(tokenHash, 'hex'),
+    );
+    return changes === 1;
   }
 
   /**
    * Revokes every token of a user that is not revoked yet, expired ones included (a WSS socket
    * opened before expiry may still be up), and returns their hashes (hex) for the tokensRevoked event.
    */
-  revokeAllOf(userId: string, nowMs: number): string[] {
-    const rows = this.db
-      .prepare(
-        'UPDATE auth_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL RETURNING token_hash',
-      )
-      .all(nowMs, userId) as { token_hash: Buffer }[];
+  async revokeAllOf(userId: string, nowMs: number): Promise<string[]> {
+    const rows = await this.store.all<{ token_hash: Buffer }>(
+      'UPDATE auth_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL RETURNING token_hash',
+      nowMs,
+      userId,
+    );
     return rows.map((r) => r.token_hash.toString('hex'));
   }
 
   /** Housekeeping: forgets tokens that expired before this time. */
-  deleteExpired(beforeMs: number): number {
-    return this.db.prepare('DELETE FROM auth_tokens WHERE expires_at_ms < ?').run(beforeMs).changes;
+  async deleteExpired(beforeMs: number): Promise<number> {
+    return this.store.run('DELETE FROM auth_tokens WHERE expires_at_ms < ?', beforeMs);
   }
 }

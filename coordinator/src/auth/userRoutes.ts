@@ -13,7 +13,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: CoordinatorContext
   const adminOnly = [authenticate(ctx), requireRole('admin')];
 
   app.get('/api/v1/users', { onRequest: adminOnly }, async () => ({
-    users: new UserRepo(ctx.db).list().map((u) => userView(u, ctx.now())),
+    users: (await new UserRepo(ctx.store).list()).map((u) => userView(u, ctx.now())),
   }));
 
   app.post<{ Body: { username: string; password: string; roles: Role[] } }>(
@@ -28,12 +28,14 @@ export function registerUserRoutes(app: FastifyInstance, ctx: CoordinatorContext
   app.patch<{ Params: { id: string }; Body: { roles?: Role[]; disabled?: boolean } }>(
     '/api/v1/users/:id',
     { onRequest: adminOnly, schema: { params: idParamsSchema, body: updateUserBodySchema } },
-    async (req) => ({ user: userView(updateAccount(ctx, signedInUser(req).id, req.params.id, req.body), ctx.now()) }),
+    async (req) => ({
+      user: userView(await updateAccount(ctx, signedInUser(req).id, req.params.id, req.body), ctx.now()),
+    }),
   );
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/users/:id/revoke-tokens',
     { onRequest: adminOnly, schema: { params: idParamsSchema } },
-    async (req) => ({ revoked: revokeAccountTokens(ctx, signedInUser(req).id, req.params.id) }),
+    async (req) => ({ revoked: await revokeAccountTokens(ctx, signedInUser(req).id, req.params.id) }),
   );
 }

@@ -2,7 +2,7 @@
 // Usernames are unique without regard to ASCII case (the column is COLLATE NOCASE).
 
 import { randomUUID } from 'node:crypto';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 import { type Role, canonicalRoles, isRole } from './roles.ts';
 
@@ -23,7 +23,8 @@ export interface LoginAttempts {
   lockedUntilMs: number | null;
 }
 
-interface Row {
+/** A users row as stored (tokens.ts reads it joined to the token, in one statement). */
+export interface UserRow {
   id: string;
   username: string;
   password_hash: string;
@@ -41,7 +42,7 @@ function parseRoles(json: string): Role[] {
   return v;
 }
 
-const toUser = (r: Row): User => ({
+export const toUser = (r: UserRow): User => ({
   id: r.id,
   username: r.username,
   roles: parseRoles(r.roles),
@@ -53,17 +54,21 @@ const toUser = (r: Row): User => ({
 });
 
 export class UserRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  create(input: { username: string; passwordHash: string; roles: Role[] }, nowMs: number): User {
+  async create(input: { username: string; passwordHash: string; roles: Role[] }, nowMs: number): Promise<User> {
     const id = randomUUID();
     try {
-      this.db
-        .prepare(
-          `INSERT INTO users (id, username, password_hash, roles, created_at_ms, updated_at_ms)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(id, input.username, input.passwordHash, JSON.stringify(canonicalRoles(input.roles)), nowMs, nowMs);
+      await this.store.run(
+        `INSERT INTO users (id, username, password_hash, roles, created_at_ms, updated_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        id,
+        input.username,
+        input.passwordHash,
+        JSON.stringify(canonicalRoles(input.roles)),
+        nowMs,
+        nowMs,
+      );
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
         throw new ApiError('USERNAME_TAKEN', 'this username is already taken');
@@ -72,77 +77,83 @@ export class UserRepo {
     return this.require(id);
   }
 
-  get(id: string): User | undefined {
-    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<User | undefined> {
+    const r = await this.store.get<UserRow>('SELECT * FROM users WHERE id = ?', id);
     return r && toUser(r);
   }
 
-  require(id: string): User {
-    const u = this.get(id);
+  async require(id: string): Promise<User> {
+    const u = await this.get(id);
     if (!u) throw new ApiError('USER_NOT_FOUND', 'no such user');
     return u;
   }
 
-  findByUsername(username: string): User | undefined {
-    return this.findCredentials(username)?.user;
+  async findByUsername(username: string): Promise<User | undefined> {
+    return (await this.findCredentials(username))?.user;
   }
 
   /** The user and their stored password hash: for login only. */
-  findCredentials(username: string): { user: User; passwordHash: string } | undefined {
-    const r = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as Row | undefined;
+  async findCredentials(username: string): Promise<{ user: User; passwordHash: string } | undefined> {
+    const r = await this.store.get<UserRow>('SELECT * FROM users WHERE username = ?', username);
     return r && { user: toUser(r), passwordHash: r.password_hash };
   }
 
-  list(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY created_at_ms, username').all() as Row[]).map(toUser);
+  async list(): Promise<User[]> {
+    return (await this.store.all<UserRow>('SELECT * FROM users ORDER BY created_at_ms, username')).map(toUser);
   }
 
-  setRoles(id: string, roles: Role[], nowMs: number): User {
-    this.update(id, 'roles = ?', JSON.stringify(canonicalRoles(roles)), nowMs);
+  async setRoles(id: string, roles: Role[], nowMs: number): Promise<User> {
+    await this.update(id, 'roles = ?', JSON.stringify(canonicalRoles(roles)), nowMs);
     return this.require(id);
   }
 
-  setDisabled(id: string, disabled: boolean, nowMs: number): User {
-    this.update(id, 'disabled = ?', disabled ? 1 : 0, nowMs);
+  async setDisabled(id: string, disabled: boolean, nowMs: number): Promise<User> {
+    await this.update(id, 'disabled = ?', disabled ? 1 : 0, nowMs);
     return this.require(id);
   }
 
-  setPasswordHash(id: string, passwordHash: string, nowMs: number): void {
-    this.update(id, 'password_hash = ?', passwordHash, nowMs);
-  }
-
-  /** Enabled users holding the admin role: never allowed to reach zero. */
-  countActiveAdmins(): number {
-    const r = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM users u
-         WHERE u.disabled = 0 AND EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value = 'admin')`,
-      )
-      .get() as { n: number };
-    return r.n;
+  async setPasswordHash(id: string, passwordHash: string, nowMs: number): Promise<void> {
+    await this.update(id, 'password_hash = ?', passwordHash, nowMs);
   }
 
   /**
-   * Reads and rewrites an account's attempt counter in one IMMEDIATE transaction, so concurrent
-   * logins (or the admin CLI on another connection) cannot both read the same count.
+   * Enabled users holding the admin role: never allowed to reach zero. The roles are read here
+   * rather than matched in SQL, so no database's JSON functions are needed.
    */
-  updateLoginAttempts<T>(id: string, step: (a: LoginAttempts) => { next: LoginAttempts; result: T }): T {
-    return this.db
-      .transaction((): T => {
-        const r = this.db.prepare('SELECT failed_logins, locked_until_ms FROM users WHERE id = ?').get(id) as
-          Pick<Row, 'failed_logins' | 'locked_until_ms'> | undefined;
-        if (!r) throw new ApiError('USER_NOT_FOUND', 'no such user');
-        const { next, result } = step({ failures: r.failed_logins, lockedUntilMs: r.locked_until_ms });
-        this.db
-          .prepare('UPDATE users SET failed_logins = ?, locked_until_ms = ? WHERE id = ?')
-          .run(next.failures, next.lockedUntilMs, id);
-        return result;
-      })
-      .immediate();
+  async countActiveAdmins(): Promise<number> {
+    const rows = await this.store.all<Pick<UserRow, 'roles'>>('SELECT roles FROM users WHERE disabled = 0');
+    return rows.filter((r) => parseRoles(r.roles).includes('admin')).length;
   }
 
-  private update(id: string, assignment: string, value: string | number, nowMs: number): void {
-    const r = this.db.prepare(`UPDATE users SET ${assignment}, updated_at_ms = ? WHERE id = ?`).run(value, nowMs, id);
-    if (r.changes !== 1) throw new ApiError('USER_NOT_FOUND', 'no such user');
+  /**
+   * Reads and rewrites an account's attempt counter in one transaction, so concurrent logins (or
+   * the admin CLI on another connection) cannot both read the same count.
+   */
+  async updateLoginAttempts<T>(id: string, step: (a: LoginAttempts) => { next: LoginAttempts; result: T }): Promise<T> {
+    return this.store.transaction(async () => {
+      const r = await this.store.get<Pick<UserRow, 'failed_logins' | 'locked_until_ms'>>(
+        'SELECT failed_logins, locked_until_ms FROM users WHERE id = ?',
+        id,
+      );
+      if (!r) throw new ApiError('USER_NOT_FOUND', 'no such user');
+      const { next, result } = step({ failures: r.failed_logins, lockedUntilMs: r.locked_until_ms });
+      await this.store.run(
+        'UPDATE users SET failed_logins = ?, locked_until_ms = ? WHERE id = ?',
+        next.failures,
+        next.lockedUntilMs,
+        id,
+      );
+      return result;
+    });
+  }
+
+  private async update(id: string, assignment: string, value: string | number, nowMs: number): Promise<void> {
+    const changes = await this.store.run(
+      `UPDATE users SET ${assignment}, updated_at_ms = ? WHERE id = ?`,
+      value,
+      nowMs,
+      id,
+    );
+    if (changes !== 1) throw new ApiError('USER_NOT_FOUND', 'no such user');
   }
 }

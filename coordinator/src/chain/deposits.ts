@@ -6,7 +6,7 @@
 //   contract's internal call needs traces and is not recorded; tokens are out of scope. Our
 //   wallets are plain EOAs without code, so a transfer to one cannot revert: no receipt needed.
 // - The cursor chain_cursors['deposits'] is the last block fully scanned. Deposits of a block and
-//   the cursor move in one SQLite transaction, so a crash re-scans at most one block and the
+//   the cursor move in one store transaction, so a crash re-scans at most one block and the
 //   (tx_hash, wallet_id) key makes that harmless.
 // - Reorgs: block hashes chain, so if the hash of the cursor block is still the one we saw,
 //   everything below it is too. Each scan compares it (from memory, or after a restart with the
@@ -17,9 +17,9 @@
 
 import { getAddress, isAddress, keccak256, type Hex } from 'viem';
 import { type Logger } from 'pino';
-import { type AuditLog } from '@tandem/common/auditLog';
 import { type Metrics } from '@tandem/common/metrics';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
+import { type AuditTrail } from '../audit/auditTrail.ts';
 import { ApiError } from '../errors.ts';
 import { type ChainBlock, type ChainClient } from './client.ts';
 import {
@@ -53,9 +53,9 @@ export const REORG_DEPTH = 64;
 const FETCH_BATCH = 8;
 
 export interface DepositWatcherDeps {
-  db: Db;
+  store: Store;
   /** Where a withdrawal found paid on chain, and a send that is none of ours, are recorded. */
-  audit: AuditLog;
+  audit: AuditTrail;
   metrics?: Metrics;
   chain: ChainClient;
   log: Logger;
@@ -121,19 +121,19 @@ export class DepositWatcher {
   }
 
   /** A wallet's deposits, newest first, with confirmations counted against `headBlock`. */
-  depositsOf(walletId: string, headBlock: number): DepositView[] {
-    return listDeposits(this.deps.db, walletId, headBlock, this.deps.confirmations);
+  depositsOf(walletId: string, headBlock: number): Promise<DepositView[]> {
+    return listDeposits(this.deps.store, walletId, headBlock, this.deps.confirmations);
   }
 
   private async scan(): Promise<ScanResult> {
-    const { db, chain, log } = this.deps;
+    const { store, chain, log } = this.deps;
     const head = await chain.blockNumber();
-    const saved = readCursor(db, DEPOSITS_CURSOR);
+    const saved = await readCursor(store, DEPOSITS_CURSOR);
     let cursor: number;
     if (saved !== undefined) cursor = saved;
     else {
       cursor = Math.max(0, head - (this.deps.initialWindow ?? INITIAL_WINDOW));
-      writeCursor(db, DEPOSITS_CURSOR, cursor);
+      await writeCursor(store, DEPOSITS_CURSOR, cursor);
       log.info({ block: cursor, head }, 'deposit watcher: first run, starting near the head');
     }
 
@@ -141,25 +141,25 @@ export class DepositWatcher {
     const { fork, rescanFrom } = await this.findFork(Math.min(cursor, head), cursor);
     if (fork < cursor) {
       const at = fork;
-      orphaned = db.transaction(() => {
-        const n = deleteDepositsAbove(db, at);
-        writeCursor(db, DEPOSITS_CURSOR, at);
+      orphaned = await store.transaction(async () => {
+        const n = await deleteDepositsAbove(store, at);
+        await writeCursor(store, DEPOSITS_CURSOR, at);
         return n;
-      })();
+      });
       for (const k of this.seen.keys()) if (k > at) this.seen.delete(k);
       log.warn({ fork: at, from: cursor, orphaned }, 'deposit watcher: reorg, rescanning from the fork');
       cursor = at;
     }
     if (rescanFrom < cursor) {
       // Deposits already stored there stay as they are (upserts); only new ones are added.
-      writeCursor(db, DEPOSITS_CURSOR, rescanFrom);
+      await writeCursor(store, DEPOSITS_CURSOR, rescanFrom);
       log.warn({ from: rescanFrom, cursor }, 'deposit watcher: the cursor block changed while stopped, rescanning');
       cursor = rescanFrom;
     }
 
     const from = cursor + 1;
     let recorded = 0;
-    const wallets = activeWalletsByAddress(db);
+    const wallets = await activeWalletsByAddress(store);
     walk: while (cursor < head) {
       const next = cursor + 1;
       const heights = Array.from({ length: Math.min(FETCH_BATCH, head - cursor) }, (_, i) => next + i);
@@ -169,7 +169,7 @@ export class DepositWatcher {
         if (!b) break walk;
         const parent = this.seen.get(b.number - 1);
         if (parent !== undefined && parent !== b.parentHash) break walk;
-        recorded += this.record(b, wallets);
+        recorded += await this.record(b, wallets);
         cursor = b.number;
         await this.storeFoundRaw();
       }
@@ -178,8 +178,8 @@ export class DepositWatcher {
   }
 
   /** Records one block's deposits and our wallets' sends, and moves the cursor to it, atomically. */
-  private record(b: ChainBlock, wallets: Map<string, WatchedWallet>): number {
-    const { db, log, now } = this.deps;
+  private async record(b: ChainBlock, wallets: Map<string, WatchedWallet>): Promise<number> {
+    const { store, log, now } = this.deps;
     const found = b.transactions.flatMap((t) => {
       const w = t.to && t.value > 0n ? wallets.get(t.to.toLowerCase()) : undefined;
       return w ? [{ t, w }] : [];
@@ -188,14 +188,17 @@ export class DepositWatcher {
       const w = wallets.get(t.from.toLowerCase());
       return w ? [{ t, w }] : [];
     });
-    const added = db.transaction(() => {
+    // Withdrawals found paid in this block: queued for storeFoundRaw once the block has committed.
+    const paid: { withdrawalId: string; hash: Hex }[] = [];
+    const added = await store.transaction(async () => {
+      paid.length = 0;
       for (const { t, w } of sent) {
-        const r = recordSent(db, this.deps, w.id, t, b);
-        if (r?.outcome === 'found') this.foundOnChain.push({ withdrawalId: r.withdrawalId!, hash: t.hash });
+        const r = await recordSent(store, this.deps, w.id, t, b);
+        if (r?.outcome === 'found') paid.push({ withdrawalId: r.withdrawalId!, hash: t.hash });
       }
       let n = 0;
       for (const { t, w } of found) {
-        const r = upsertDeposit(db, {
+        const r = await upsertDeposit(store, {
           txHash: t.hash,
           walletId: w.id,
           from: getAddress(t.from),
@@ -209,9 +212,10 @@ export class DepositWatcher {
           log.info({ walletId: w.id, txHash: t.hash, amountWei: t.value.toString(), block: b.number }, 'deposit');
         }
       }
-      writeCursor(db, DEPOSITS_CURSOR, b.number, b.hash);
+      await writeCursor(store, DEPOSITS_CURSOR, b.number, b.hash);
       return n;
-    })();
+    });
+    this.foundOnChain.push(...paid);
     this.remember(b.number, b.hash);
     return added;
   }
@@ -225,9 +229,12 @@ export class DepositWatcher {
     for (const f of this.foundOnChain.splice(0)) {
       const raw = await this.deps.chain.rawTransaction(f.hash).catch(() => undefined);
       if (!raw || keccak256(raw) !== f.hash) continue;
-      this.deps.db
-        .prepare('UPDATE withdrawals SET raw_signed = ? WHERE id = ? AND tx_hash = ? AND raw_signed IS NULL')
-        .run(raw, f.withdrawalId, f.hash);
+      await this.deps.store.run(
+        'UPDATE withdrawals SET raw_signed = ? WHERE id = ? AND tx_hash = ? AND raw_signed IS NULL',
+        raw,
+        f.withdrawalId,
+        f.hash,
+      );
     }
   }
 
@@ -242,17 +249,17 @@ export class DepositWatcher {
    * scan again from, lower than the fork when a reorg is known to have happened but not where.
    */
   private async findFork(top: number, cursor: number): Promise<{ fork: number; rescanFrom: number }> {
-    const { db, chain } = this.deps;
+    const { store, chain } = this.deps;
     const floor = Math.max(0, top - REORG_DEPTH);
     let fork = top;
     let rescanFrom = top;
     if (!this.checkedStoredHashes) {
       // After a restart: the cursor block's hash and the deposits we stored are the only hashes we
       // still know. A changed cursor block says a reorg happened, not where: rescan the whole window.
-      const cursorHash = readCursorHash(db, DEPOSITS_CURSOR);
+      const cursorHash = await readCursorHash(store, DEPOSITS_CURSOR);
       if (cursorHash !== undefined && top === cursor && (await chain.block(top))?.hash !== cursorHash)
         rescanFrom = floor;
-      for (const d of depositBlocks(db, floor, top)) {
+      for (const d of await depositBlocks(store, floor, top)) {
         const b = await chain.block(d.blockNumber);
         if (b?.hash !== d.blockHash) {
           fork = d.blockNumber - 1;
@@ -261,7 +268,7 @@ export class DepositWatcher {
       }
       this.checkedStoredHashes = true;
     }
-    const stored = new Map(depositBlocks(db, floor, fork).map((d) => [d.blockNumber, d.blockHash]));
+    const stored = new Map((await depositBlocks(store, floor, fork)).map((d) => [d.blockNumber, d.blockHash]));
     while (fork > floor) {
       const known = this.seen.get(fork) ?? stored.get(fork);
       if (known === undefined) break;

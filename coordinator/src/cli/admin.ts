@@ -14,9 +14,9 @@ import { join, resolve } from 'node:path';
 import { type Readable } from 'node:stream';
 import { type ReadStream } from 'node:tty';
 import { pathToFileURL } from 'node:url';
-import { AuditLog } from '@tandem/common/auditLog';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openDb } from '../db/db.ts';
+import { openStore } from '../db/sqliteStore.ts';
+import { AuditTrail } from '../audit/auditTrail.ts';
 import { ApiError } from '../errors.ts';
 import { createAccount } from '../auth/accounts.ts';
 import { isValidUsername } from '../auth/schemas.ts';
@@ -55,12 +55,12 @@ export async function runAdmin(
       return 0;
     }
     if (cmd === 'verify-audit' || cmd === 'export-audit')
-      return withAudit(env, (audit) => {
+      return await withAudit(env, async (audit) => {
         if (cmd === 'export-audit') {
-          for (const e of audit.entries()) out(JSON.stringify(e));
+          for (const e of await audit.entries()) out(JSON.stringify(e));
           return 0;
         }
-        const v = audit.verify();
+        const v = await audit.verify();
         out(JSON.stringify(v));
         return v.ok ? 0 : 1;
       });
@@ -76,7 +76,7 @@ export async function runAdmin(
     if (cmd === 'restore') {
       const from = option(args, '--from');
       if (!from) throw new UsageError('restore --from DIR [--force]');
-      const summary = restoreCoordinator(loadConfig(env), {
+      const summary = await restoreCoordinator(loadConfig(env), {
         fromDir: resolve(from),
         force: args.includes('--force'),
         operator: `cli:${env.SUDO_USER ?? userInfo().username}`,
@@ -104,13 +104,16 @@ export async function runAdmin(
   }
 }
 
-function withAudit(env: Record<string, string | undefined>, fn: (audit: AuditLog) => number): number {
+async function withAudit(
+  env: Record<string, string | undefined>,
+  fn: (audit: AuditTrail) => Promise<number>,
+): Promise<number> {
   const config = loadConfig(env);
-  const db = openDb(join(config.dataDir, 'coordinator.db'));
+  const store = openStore(join(config.dataDir, 'coordinator.db'));
   try {
-    return fn(new AuditLog(db, () => Date.now()));
+    return await fn(new AuditTrail(store, () => Date.now()));
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -122,11 +125,11 @@ async function createAdmin(
 ): Promise<number> {
   const config = loadConfig(env);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDb(join(config.dataDir, 'coordinator.db'));
+  const store = openStore(join(config.dataDir, 'coordinator.db'));
   try {
     const now = () => Date.now();
     const operator = `cli:${env.SUDO_USER ?? userInfo().username}`;
-    const user = await createAccount({ db, audit: new AuditLog(db, now), now }, operator, {
+    const user = await createAccount({ store, audit: new AuditTrail(store, now), now }, operator, {
       username,
       password,
       roles: ['admin'],
@@ -134,7 +137,7 @@ async function createAdmin(
     out(JSON.stringify({ id: user.id, username: user.username, roles: user.roles }));
     return 0;
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -2,7 +2,7 @@
 // user, APPROVED by an admin, REVOKED for good. Only an APPROVED key may take part in a DKG.
 
 import { randomUUID } from 'node:crypto';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 
 export type DeviceStatus = 'PENDING' | 'APPROVED' | 'REVOKED';
@@ -45,17 +45,21 @@ const toDevice = (r: Row): Device => ({
 const NEWEST_FIRST = 'ORDER BY created_at_ms DESC, rowid DESC';
 
 export class DeviceRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  enroll(userId: string, name: string, publicKey: Buffer, nowMs: number): Device {
+  async enroll(userId: string, name: string, publicKey: Buffer, nowMs: number): Promise<Device> {
     const id = randomUUID();
     try {
-      this.db
-        .prepare(
-          `INSERT INTO devices (id, user_id, public_key, name, status, created_at_ms, updated_at_ms)
-           VALUES (?, ?, ?, ?, 'PENDING', ?, ?)`,
-        )
-        .run(id, userId, publicKey, name, nowMs, nowMs);
+      await this.store.run(
+        `INSERT INTO devices (id, user_id, public_key, name, status, created_at_ms, updated_at_ms)
+         VALUES (?, ?, ?, ?, 'PENDING', ?, ?)`,
+        id,
+        userId,
+        publicKey,
+        name,
+        nowMs,
+        nowMs,
+      );
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
         throw new ApiError('CONFLICT', 'this public key is already enrolled', { reason: 'public_key_enrolled' });
@@ -64,55 +68,57 @@ export class DeviceRepo {
     return this.require(id);
   }
 
-  get(id: string): Device | undefined {
-    const r = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<Device | undefined> {
+    const r = await this.store.get<Row>('SELECT * FROM devices WHERE id = ?', id);
     return r && toDevice(r);
   }
 
-  require(id: string): Device {
-    const d = this.get(id);
+  async require(id: string): Promise<Device> {
+    const d = await this.get(id);
     if (!d) throw new ApiError('NOT_FOUND', 'no such device');
     return d;
   }
 
-  listOf(userId: string): Device[] {
-    return (this.db.prepare(`SELECT * FROM devices WHERE user_id = ? ${NEWEST_FIRST}`).all(userId) as Row[]).map(
-      toDevice,
+  async listOf(userId: string): Promise<Device[]> {
+    return (await this.store.all<Row>(`SELECT * FROM devices WHERE user_id = ? ${NEWEST_FIRST}`, userId)).map(toDevice);
+  }
+
+  async list(): Promise<Device[]> {
+    return (await this.store.all<Row>(`SELECT * FROM devices ${NEWEST_FIRST}`)).map(toDevice);
+  }
+
+  async approve(id: string, adminId: string, nowMs: number): Promise<Device> {
+    const changes = await this.store.run(
+      `UPDATE devices SET status = 'APPROVED', approved_by = ?, updated_at_ms = ? WHERE id = ? AND status = 'PENDING'`,
+      adminId,
+      nowMs,
+      id,
     );
-  }
-
-  list(): Device[] {
-    return (this.db.prepare(`SELECT * FROM devices ${NEWEST_FIRST}`).all() as Row[]).map(toDevice);
-  }
-
-  approve(id: string, adminId: string, nowMs: number): Device {
-    const r = this.db
-      .prepare(
-        `UPDATE devices SET status = 'APPROVED', approved_by = ?, updated_at_ms = ? WHERE id = ? AND status = 'PENDING'`,
-      )
-      .run(adminId, nowMs, id);
-    if (r.changes !== 1) this.refuse(id, 'only a PENDING device can be approved');
+    if (changes !== 1) await this.refuse(id, 'only a PENDING device can be approved');
     return this.require(id);
   }
 
-  revoke(id: string, nowMs: number): Device {
-    const r = this.db
-      .prepare(`UPDATE devices SET status = 'REVOKED', updated_at_ms = ? WHERE id = ? AND status != 'REVOKED'`)
-      .run(nowMs, id);
-    if (r.changes !== 1) this.refuse(id, 'this device is already revoked');
+  async revoke(id: string, nowMs: number): Promise<Device> {
+    const changes = await this.store.run(
+      `UPDATE devices SET status = 'REVOKED', updated_at_ms = ? WHERE id = ? AND status != 'REVOKED'`,
+      nowMs,
+      id,
+    );
+    if (changes !== 1) await this.refuse(id, 'this device is already revoked');
     return this.require(id);
   }
 
   /** The user's newest APPROVED device: the identity their desktop uses in a DKG. */
-  approvedDeviceOf(userId: string): Device | undefined {
-    const r = this.db
-      .prepare(`SELECT * FROM devices WHERE user_id = ? AND status = 'APPROVED' ${NEWEST_FIRST} LIMIT 1`)
-      .get(userId) as Row | undefined;
+  async approvedDeviceOf(userId: string): Promise<Device | undefined> {
+    const r = await this.store.get<Row>(
+      `SELECT * FROM devices WHERE user_id = ? AND status = 'APPROVED' ${NEWEST_FIRST} LIMIT 1`,
+      userId,
+    );
     return r && toDevice(r);
   }
 
-  private refuse(id: string, message: string): never {
-    const d = this.require(id);
+  private async refuse(id: string, message: string): Promise<never> {
+    const d = await this.require(id);
     throw new ApiError('INVALID_STATE', message, { status: d.status });
   }
 }

@@ -35,7 +35,7 @@ export const deviceView = (d: Device) => ({
 
 export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
   const signedIn = authenticate(ctx);
-  const users = new UserRepo(ctx.db);
+  const users = new UserRepo(ctx.store);
 
   app.post<{ Body: { name: string; publicKey: string } }>(
     '/api/v1/devices',
@@ -43,10 +43,9 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorConte
     async (req, reply) => {
       const publicKey = parseDevicePublicKey(req.body.publicKey);
       const user = signedInUser(req);
-      const d = enrollDevice(ctx, user, req.body.name, publicKey);
+      const d = await enrollDevice(ctx, user, req.body.name, publicKey);
       // The admins who can approve it (never its owner, who may be an admin too).
-      const admins = users
-        .list()
+      const admins = (await users.list())
         .filter((u) => !u.disabled && u.roles.includes('admin') && u.id !== user.id)
         .map((u) => u.id);
       hub.notify(admins, { event: 'device_awaiting_approval', deviceId: d.id });
@@ -56,15 +55,17 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorConte
 
   app.get('/api/v1/devices', { onRequest: signedIn }, async (req) => {
     const user = signedInUser(req);
-    const devices = new DeviceRepo(ctx.db);
-    return { devices: (user.roles.includes('admin') ? devices.list() : devices.listOf(user.id)).map(deviceView) };
+    const devices = new DeviceRepo(ctx.store);
+    return {
+      devices: (await (user.roles.includes('admin') ? devices.list() : devices.listOf(user.id))).map(deviceView),
+    };
   });
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/devices/:id/approve',
     { onRequest: [signedIn, requireRole('admin')], schema: { params: idParamsSchema } },
     async (req) => {
-      const d = approveDevice(ctx, signedInUser(req), req.params.id);
+      const d = await approveDevice(ctx, signedInUser(req), req.params.id);
       hub.notify([d.userId], { event: 'device_changed', deviceId: d.id, status: d.status });
       return { device: deviceView(d) };
     },
@@ -74,7 +75,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: CoordinatorConte
     '/api/v1/devices/:id/revoke',
     { onRequest: signedIn, schema: { params: idParamsSchema } },
     async (req) => {
-      const d = revokeDevice(ctx, signedInUser(req), req.params.id);
+      const d = await revokeDevice(ctx, signedInUser(req), req.params.id);
       hub.notify([d.userId], { event: 'device_changed', deviceId: d.id, status: d.status });
       return { device: deviceView(d) };
     },

@@ -1,7 +1,8 @@
 // Relays a wallet's DKG between the signer user's desktop and the bank signer: KG-1 → StartDKG,
 // KG-3 → DKGRound, KG-5 → FinalizeDKG. The coordinator records the signer's key (public key,
 // address) when FinalizeDKG succeeds; the wallet becomes ACTIVE only when the desktop then
-// confirms over REST that its share is stored (wallets/routes.ts).
+// confirms over REST that its share is stored (wallets/routes.ts). The signer is called outside
+// any database transaction: one holds the database while it runs.
 
 import { type WebSocket } from 'ws';
 import { type CoordinatorContext } from '../context.ts';
@@ -24,8 +25,8 @@ export class DkgRelay {
     private readonly ctx: CoordinatorContext,
     private readonly sessions: RelaySessions,
   ) {
-    this.wallets = new WalletRepo(ctx.db);
-    this.devices = new DeviceRepo(ctx.db);
+    this.wallets = new WalletRepo(ctx.store);
+    this.devices = new DeviceRepo(ctx.store);
   }
 
   async start(
@@ -33,13 +34,13 @@ export class DkgRelay {
     user: AuthenticatedUser,
     msg: Extract<MpcMessage, { type: 'dkg_start' }>,
   ): Promise<Reply> {
-    const w = this.wallets.require(msg.walletId);
+    const w = await this.wallets.require(msg.walletId);
     if (w.signerUserId !== user.id) throw new ApiError('FORBIDDEN', 'this wallet is assigned to another user');
     if (w.status !== 'PENDING_DKG' || w.signerConfirmedAtMs !== null)
       throw new ApiError('INVALID_STATE', 'this wallet already has its key');
     if (this.sessions.forSubject(w.id))
       throw new ApiError('INVALID_STATE', 'a key generation for this wallet is running');
-    const device = this.devices.approvedDeviceOf(user.id);
+    const device = await this.devices.approvedDeviceOf(user.id);
     if (!device) throw new ApiError('DEVICE_NOT_APPROVED', 'this workstation is not approved by an administrator yet');
     const res = await this.ctx.signer.startDkg({
       keysetId: w.keysetId,
@@ -57,7 +58,7 @@ export class DkgRelay {
       onAbort: (reason) => this.ctx.log.warn({ walletId: w.id, reason }, 'key generation abandoned'),
     });
     (s as typeof s & { deviceId: string }).deviceId = device.id;
-    this.ctx.audit.append(user.username, 'wallet.dkg_started', w.id, { device: device.id });
+    await this.ctx.audit.append(user.username, 'wallet.dkg_started', w.id, { device: device.id });
     return { type: 'dkg_round', sessionId: s.id, envelope: text(res.envelope) };
   }
 
@@ -80,17 +81,17 @@ export class DkgRelay {
       const res = await this.ctx.signer.finalizeDkg(s.signerSessionId, utf8(msg.envelope));
       const keyset = res.keyset!;
       const deviceId = (s as typeof s & { deviceId: string }).deviceId;
-      const w = this.ctx.db.transaction(() => {
-        const updated = this.wallets.recordSignerKey(
+      const w = await this.ctx.store.transaction(async () => {
+        const updated = await this.wallets.recordSignerKey(
           s.subject,
           deviceId,
           keyset.publicKey,
           keyset.address,
           this.ctx.now(),
         );
-        this.ctx.audit.append(s.username, 'wallet.key_generated', s.subject, { address: keyset.address });
+        await this.ctx.audit.append(s.username, 'wallet.key_generated', s.subject, { address: keyset.address });
         return updated;
-      })();
+      });
       this.sessions.finish(s.id);
       return {
         type: 'dkg_complete',

@@ -1,6 +1,10 @@
 // The coordinator's side of each MPC session it relays: which socket and user it belongs to,
 // the signer's session id, how many rounds have passed, and a per-round timer. A session ends on
 // completion, on any error, on its round timeout, or when its socket closes.
+//
+// A session's onAbort may be async (it may write to the database): abort() does not wait for it,
+// but a failure is caught and logged, never left an unhandled rejection, and abortAll() resolves
+// once every handler it started has settled, so shutdown can wait before closing the store.
 
 import { randomBytes } from 'node:crypto';
 import { type WebSocket } from 'ws';
@@ -21,14 +25,30 @@ export interface RelaySession {
   /** The final message (SIGN-5 / KG-5) was handed to the signer: its outcome may exist there. */
   finalizing: boolean;
   timer: NodeJS.Timeout | undefined;
-  /** Called once when the session ends without completing (timeout, disconnect, error), with the session. */
+  /**
+   * Called once when the session ends without completing (timeout, disconnect, error), with the
+   * session. It may be async: a promise it returns is not awaited, but its failure is logged.
+   */
   onAbort: (reason: string, session: RelaySession) => void;
 }
 
+/** Where a failed onAbort is reported: the coordinator's logger (pino's error fits). */
+export interface ErrorLog {
+  error(obj: object, msg: string): void;
+}
+
+/** Without a logger: standard error. */
+const stderrLog: ErrorLog = { error: (obj, msg) => console.error(msg, obj) };
+
 export class RelaySessions {
   private readonly live = new Map<string, RelaySession>();
+  /** onAbort handlers still running. */
+  private readonly aborting = new Set<Promise<void>>();
 
-  constructor(private readonly roundTimeoutMs: number) {}
+  constructor(
+    private readonly roundTimeoutMs: number,
+    private readonly log: ErrorLog = stderrLog,
+  ) {}
 
   open(s: Omit<RelaySession, 'id' | 'rounds' | 'busy' | 'finalizing' | 'timer'>): RelaySession {
     const session: RelaySession = {
@@ -85,7 +105,7 @@ export class RelaySessions {
     const s = this.live.get(id);
     if (!s) return;
     this.finish(id);
-    s.onAbort(reason, s);
+    this.runOnAbort(s, reason);
     if (reason === 'ROUND_TIMEOUT' && s.socket.readyState === s.socket.OPEN)
       s.socket.send(
         JSON.stringify({
@@ -97,9 +117,37 @@ export class RelaySessions {
       );
   }
 
-  /** Shutdown: every session ends now, while the database is still open. */
-  abortAll(reason: string): void {
+  /**
+   * Shutdown: every session ends now, while the database is still open. Resolves once their
+   * onAbort handlers have settled (it never rejects).
+   */
+  abortAll(reason: string): Promise<void> {
     for (const id of [...this.live.keys()]) this.abort(id, reason);
+    return this.settled();
+  }
+
+  /** Resolves once every onAbort handler started so far has settled. */
+  async settled(): Promise<void> {
+    while (this.aborting.size > 0) await Promise.all([...this.aborting]);
+  }
+
+  /** Runs the session's onAbort; a throw or a rejected promise is logged, never propagated. */
+  private runOnAbort(s: RelaySession, reason: string): void {
+    const failed = (err: unknown) =>
+      this.log.error(
+        { err, session: s.id, kind: s.kind, subject: s.subject, reason },
+        'aborting a relay session failed',
+      );
+    let result: unknown;
+    try {
+      result = s.onAbort(reason, s);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (!(result instanceof Promise)) return;
+    const done: Promise<void> = result.then(() => undefined, failed).finally(() => this.aborting.delete(done));
+    this.aborting.add(done);
   }
 
   abortSocket(socket: WebSocket, reason: string): void {

@@ -63,14 +63,29 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
     const origin = req.headers.origin;
     if (origin !== undefined && !allowed.has(origin)) return refuse(socket, 403, 'Forbidden', 'ORIGIN_NOT_ALLOWED');
     const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
-    let user: AuthenticatedUser;
-    try {
-      if (!m) throw new ApiError('UNAUTHENTICATED', 'no bearer token');
-      user = userFromToken(ctx, m[1]!);
-    } catch (e) {
-      return refuse(socket, 401, 'Unauthorized', e instanceof ApiError ? e.code : 'UNAUTHENTICATED');
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => connected(ws, user, m[1]!));
+    if (!m) return refuse(socket, 401, 'Unauthorized', 'UNAUTHENTICATED');
+    const token = m[1]!;
+    // The token check reads the database, so the socket waits for it. The HTTP server stopped
+    // listening for the socket's errors when it handed it over, and ws listens only once it has
+    // it: until then a client that resets the connection must not become an unhandled 'error'.
+    const onEarlyError = () => socket.destroy();
+    socket.on('error', onEarlyError);
+    void (async () => {
+      let user: AuthenticatedUser;
+      try {
+        user = await userFromToken(ctx, token);
+      } catch (e) {
+        if (!(e instanceof ApiError)) ctx.log.warn({ err: e }, 'the WSS upgrade could not check its token');
+        if (!socket.destroyed) refuse(socket, 401, 'Unauthorized', e instanceof ApiError ? e.code : 'UNAUTHENTICATED');
+        return;
+      }
+      socket.off('error', onEarlyError);
+      if (socket.destroyed) return; // the client left while the token was checked
+      wss.handleUpgrade(req, socket, head, (ws) => connected(ws, user, token));
+    })().catch((err: unknown) => {
+      ctx.log.error({ err }, 'the WSS upgrade failed');
+      socket.destroy();
+    });
   };
 
   let closed = false;
@@ -78,6 +93,13 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
     const conn: Connection = { socket: ws, userId: first.id, tokenHash: first.tokenHash };
     hub.add(conn);
     ctx.metrics.inc('coordinator_wss_connections_total', 'WSS connections opened');
+    // A revocation announced while the upgrade waited for its token check found no socket to
+    // close: checked once more now that the hub holds it, so a revoked token never stays connected.
+    void userFromToken(ctx, token).catch((e: unknown) => {
+      if (e instanceof ApiError && (e.code === 'UNAUTHENTICATED' || e.code === 'TOKEN_EXPIRED'))
+        ws.close(4401, 'token no longer valid');
+      else if (!closed) ctx.log.warn({ err: e }, 'the WSS connection could not re-check its token');
+    });
     ws.on('message', (data, isBinary) => {
       if (closed) return; // shutting down: the database may already be gone
       void (async () => {
@@ -85,7 +107,7 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
         let sessionId: string | undefined;
         try {
           if (isBinary) throw new ApiError('BAD_REQUEST', 'send JSON text frames');
-          const user = userFromToken(ctx, token); // revoked or expired since the upgrade?
+          const user = await userFromToken(ctx, token); // revoked or expired since the upgrade?
           const msg = parseMpcMessage(data.toString('utf8'));
           id = msg.id;
           sessionId = 'sessionId' in msg ? msg.sessionId : undefined;
@@ -114,7 +136,7 @@ export function attachMpcEndpoint(ctx: CoordinatorContext, server: Server, hub: 
           }
           if (ws.readyState === ws.OPEN) ws.send(errorFrame(ctx, e, id, sessionId));
         }
-      })();
+      })().catch((err: unknown) => ctx.log.error({ err }, 'an MPC message could not be answered'));
     });
     ws.on('close', () => {
       hub.remove(conn);

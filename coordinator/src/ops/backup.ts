@@ -7,14 +7,19 @@
 // not in it, so the summary asks for a reconciliation against the chain before anyone signs again.
 
 import { join } from 'node:path';
-import { AuditLog } from '@tandem/common/auditLog';
+import type Database from 'better-sqlite3';
 import { restoreBackup, writeBackup, type BackupManifest } from '@tandem/common/backup';
 import { type CoordinatorConfig } from '../config.ts';
-import { type Db, openDb } from '../db/db.ts';
+import { openSqliteDb, openStore } from '../db/sqliteStore.ts';
+import { type Store } from '../db/store.ts';
+import { AuditTrail } from '../audit/auditTrail.ts';
 
 const DB_FILE = 'coordinator.db';
 
-const count = (db: Db, sql: string) => (db.prepare(sql).get() as { n: number }).n;
+/** Counts in the backup's copy, which the SQLite backup tooling hands over as a driver handle. */
+const countInCopy = (copy: Database.Database, sql: string) => (copy.prepare(sql).get() as { n: number }).n;
+
+const count = async (store: Store, sql: string) => (await store.get<{ n: number }>(sql))?.n ?? 0;
 
 /** Copies the live coordinator.db into `outDir` (safe while the coordinator runs) and writes the manifest. */
 export function backupCoordinator(
@@ -28,9 +33,9 @@ export function backupCoordinator(
     service: 'coordinator',
     now,
     inspect: (copy) => ({
-      users: count(copy, 'SELECT COUNT(*) AS n FROM users'),
-      wallets: count(copy, 'SELECT COUNT(*) AS n FROM wallets'),
-      withdrawals: count(copy, 'SELECT COUNT(*) AS n FROM withdrawals'),
+      users: countInCopy(copy, 'SELECT COUNT(*) AS n FROM users'),
+      wallets: countInCopy(copy, 'SELECT COUNT(*) AS n FROM wallets'),
+      withdrawals: countInCopy(copy, 'SELECT COUNT(*) AS n FROM withdrawals'),
     }),
   });
 }
@@ -54,44 +59,43 @@ export interface CoordinatorRestoreSummary {
  * Refuses, leaving the directory as it was, when a database is already there (unless `force`), the file
  * does not match its manifest, this version cannot open it, or its audit chain does not verify.
  */
-export function restoreCoordinator(
+export async function restoreCoordinator(
   config: CoordinatorConfig,
   o: { fromDir: string; force: boolean; operator: string },
   now: () => number = Date.now,
-): CoordinatorRestoreSummary {
+): Promise<CoordinatorRestoreSummary> {
   const target = join(config.dataDir, DB_FILE);
   const { manifest, replacedInto } = restoreBackup({
     fromDir: o.fromDir,
     service: 'coordinator',
     target,
     force: o.force,
-    open: openDb,
+    open: openSqliteDb,
     now,
   });
-  const db = openDb(target);
+  const store = openStore(target);
   try {
-    const audit = new AuditLog(db, now);
-    audit.append(o.operator, 'backup.restored', 'coordinator', {
+    const audit = new AuditTrail(store, now);
+    await audit.append(o.operator, 'backup.restored', 'coordinator', {
       from: o.fromDir,
       backupCreatedAt: manifest.createdAt,
       sha256: manifest.sha256,
       replacedInto: replacedInto ?? null,
     });
-    const v = audit.verify();
+    const v = await audit.verify();
     if (!v.ok) throw new Error(`the restored audit log does not verify at entry ${v.seq}: ${v.reason}`);
     const withdrawals: Record<string, number> = {};
-    for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM withdrawals GROUP BY state').all() as {
-      state: string;
-      n: number;
-    }[])
+    for (const r of await store.all<{ state: string; n: number }>(
+      'SELECT state, COUNT(*) AS n FROM withdrawals GROUP BY state',
+    ))
       withdrawals[r.state] = r.n;
     return {
       restored: target,
       from: o.fromDir,
       backupCreatedAt: manifest.createdAt,
       schemaVersion: manifest.schemaVersion,
-      users: count(db, 'SELECT COUNT(*) AS n FROM users'),
-      wallets: count(db, 'SELECT COUNT(*) AS n FROM wallets'),
+      users: await count(store, 'SELECT COUNT(*) AS n FROM users'),
+      wallets: await count(store, 'SELECT COUNT(*) AS n FROM wallets'),
       withdrawals,
       replacedInto: replacedInto ?? null,
       audit: { entries: v.entries, head: v.head },
@@ -101,6 +105,6 @@ export function restoreCoordinator(
         `withdrawal paid after the backup shows as unpaid here), and re-create wallets made later`,
     };
   } finally {
-    db.close();
+    await store.close();
   }
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { permitMac, rebindPermitMac } from '@tandem/proto/permit';
 import { type RebindPermit, type SigningPermit } from '@tandem/proto/mpc';
 import { ConfigError } from '../config.ts';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 
 export interface PermitKey {
   keyId: string;
@@ -32,13 +32,14 @@ export function loadPermitKey(file: string): PermitKey {
   return { keyId: j.keyId, secret };
 }
 
-export function issuePermit(
-  db: Db,
+/** Records the permit (joining the caller's transaction, if any) and returns it MAC'd. */
+export async function issuePermit(
+  store: Store,
   key: PermitKey,
   w: { withdrawalId: string; keysetId: string; digest: Uint8Array },
   nowMs: number,
   ttlMs: number,
-): SigningPermit {
+): Promise<SigningPermit> {
   const fields = {
     permitId: `pm-${randomBytes(12).toString('hex')}`,
     txRequestId: w.withdrawalId,
@@ -48,9 +49,15 @@ export function issuePermit(
     expiresAtMs: BigInt(nowMs + ttlMs),
     keyId: key.keyId,
   };
-  db.prepare(
+  await store.run(
     'INSERT INTO permits (permit_id, withdrawal_id, keyset_id, tx_digest, issued_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(fields.permitId, w.withdrawalId, w.keysetId, fields.txHash, nowMs, nowMs + ttlMs);
+    fields.permitId,
+    w.withdrawalId,
+    w.keysetId,
+    fields.txHash,
+    nowMs,
+    nowMs + ttlMs,
+  );
   return { ...fields, mac: permitMac(key.secret, fields) };
 }
 

@@ -2,7 +2,7 @@
 // in any 24 hours, whether it may pay only approved address-book entries, and how many approvers
 // must approve a withdrawal. The only code that reads or writes the policies table.
 
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 
 export interface WalletPolicy {
@@ -64,16 +64,16 @@ function check(p: PolicySettings): void {
 }
 
 export class PolicyRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  get(walletId: string): WalletPolicy | undefined {
-    const r = this.db.prepare('SELECT * FROM policies WHERE wallet_id = ?').get(walletId) as Row | undefined;
+  async get(walletId: string): Promise<WalletPolicy | undefined> {
+    const r = await this.store.get<Row>('SELECT * FROM policies WHERE wallet_id = ?', walletId);
     return r && toPolicy(r);
   }
 
   /** The wallet's policy; a wallet without one cannot withdraw at all (fail closed, not "no limits"). */
-  require(walletId: string): WalletPolicy {
-    const p = this.get(walletId);
+  async require(walletId: string): Promise<WalletPolicy> {
+    const p = await this.get(walletId);
     if (!p)
       throw new ApiError('POLICY_VIOLATION', 'this wallet has no withdrawal policy yet: an admin must set its limits', {
         rule: 'no_policy',
@@ -82,27 +82,24 @@ export class PolicyRepo {
   }
 
   /** Creates or replaces the wallet's policy. */
-  set(walletId: string, p: PolicySettings, by: string, nowMs: number): WalletPolicy {
+  async set(walletId: string, p: PolicySettings, by: string, nowMs: number): Promise<WalletPolicy> {
     check(p);
     try {
-      this.db
-        .prepare(
-          `INSERT INTO policies (wallet_id, per_withdrawal_limit_wei, daily_limit_wei, whitelist_only, quorum, updated_by, updated_at_ms)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (wallet_id) DO UPDATE SET
-             per_withdrawal_limit_wei = excluded.per_withdrawal_limit_wei, daily_limit_wei = excluded.daily_limit_wei,
-             whitelist_only = excluded.whitelist_only, quorum = excluded.quorum,
-             updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms`,
-        )
-        .run(
-          walletId,
-          p.perWithdrawalLimitWei.toString(),
-          p.dailyLimitWei.toString(),
-          p.whitelistOnly ? 1 : 0,
-          p.quorum,
-          by,
-          nowMs,
-        );
+      await this.store.run(
+        `INSERT INTO policies (wallet_id, per_withdrawal_limit_wei, daily_limit_wei, whitelist_only, quorum, updated_by, updated_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (wallet_id) DO UPDATE SET
+           per_withdrawal_limit_wei = excluded.per_withdrawal_limit_wei, daily_limit_wei = excluded.daily_limit_wei,
+           whitelist_only = excluded.whitelist_only, quorum = excluded.quorum,
+           updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms`,
+        walletId,
+        p.perWithdrawalLimitWei.toString(),
+        p.dailyLimitWei.toString(),
+        p.whitelistOnly ? 1 : 0,
+        p.quorum,
+        by,
+        nowMs,
+      );
     } catch (e) {
       // wallet_id and updated_by reference wallets and users; the routes check both first, so
       // this is only reached by a caller that skipped them.
@@ -110,6 +107,6 @@ export class PolicyRepo {
         throw new ApiError('WALLET_NOT_FOUND', 'no such wallet');
       throw e;
     }
-    return this.get(walletId)!;
+    return (await this.get(walletId))!;
   }
 }

@@ -59,20 +59,20 @@ function auditSide(prefix: 'old' | 'new', p: WalletPolicy | undefined) {
 
 // The hub is taken like every feature's, though a policy change tells no desktop yet.
 export function registerPolicyRoutes(app: FastifyInstance, ctx: CoordinatorContext, _hub: EventHub): void {
-  const wallets = new WalletRepo(ctx.db);
-  const policies = new PolicyRepo(ctx.db);
+  const wallets = new WalletRepo(ctx.store);
+  const policies = new PolicyRepo(ctx.store);
   const signedIn = authenticate(ctx);
-  const users = new UserRepo(ctx.db);
-  const view = (p: WalletPolicy) => policyView(p, users.get(p.updatedBy)?.username ?? null);
+  const users = new UserRepo(ctx.store);
+  const view = async (p: WalletPolicy) => policyView(p, (await users.get(p.updatedBy))?.username ?? null);
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/wallets/:id/policy',
     { onRequest: signedIn, schema: { params: idParamsSchema } },
     async (req) => {
-      wallets.require(req.params.id);
+      await wallets.require(req.params.id);
       // A wallet without a policy is a normal state (it cannot withdraw yet), not a missing resource.
-      const p = policies.get(req.params.id);
-      return { policy: p ? view(p) : null };
+      const p = await policies.get(req.params.id);
+      return { policy: p ? await view(p) : null };
     },
   );
 
@@ -82,29 +82,28 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: CoordinatorConte
     async (req) => {
       const admin = signedInUser(req);
       const b = req.body;
-      const p = ctx.db
-        .transaction(() => {
-          const wallet = wallets.require(req.params.id);
-          const before = policies.get(wallet.id);
-          const after = policies.set(
-            wallet.id,
-            {
-              perWithdrawalLimitWei: BigInt(b.perWithdrawalLimitWei),
-              dailyLimitWei: BigInt(b.dailyLimitWei),
-              whitelistOnly: b.whitelistOnly,
-              quorum: b.quorum,
-            },
-            admin.id,
-            ctx.now(),
-          );
-          ctx.audit.append(admin.username, 'policy.changed', wallet.id, {
-            ...auditSide('old', before),
-            ...auditSide('new', after),
-          });
-          return after;
-        })
-        .immediate();
-      return { policy: view(p) };
+      // One transaction: the "before" the audit records is the policy this change replaced.
+      const p = await ctx.store.transaction(async () => {
+        const wallet = await wallets.require(req.params.id);
+        const before = await policies.get(wallet.id);
+        const after = await policies.set(
+          wallet.id,
+          {
+            perWithdrawalLimitWei: BigInt(b.perWithdrawalLimitWei),
+            dailyLimitWei: BigInt(b.dailyLimitWei),
+            whitelistOnly: b.whitelistOnly,
+            quorum: b.quorum,
+          },
+          admin.id,
+          ctx.now(),
+        );
+        await ctx.audit.append(admin.username, 'policy.changed', wallet.id, {
+          ...auditSide('old', before),
+          ...auditSide('new', after),
+        });
+        return after;
+      });
+      return { policy: await view(p) };
     },
   );
 }

@@ -55,11 +55,13 @@ const toMove = (r: Row): WalletMove => ({
   updatedAtMs: r.updated_at_ms,
 });
 
-type Deps = Pick<CoordinatorContext, 'db' | 'audit' | 'now' | 'signer' | 'config' | 'log'>;
+type Deps = Pick<CoordinatorContext, 'store' | 'audit' | 'now' | 'signer' | 'config' | 'log'>;
 
-export function pendingMoveOf(ctx: Pick<CoordinatorContext, 'db'>, walletId: string): WalletMove | undefined {
-  const r = ctx.db.prepare("SELECT * FROM wallet_moves WHERE wallet_id = ? AND status = 'PENDING'").get(walletId) as
-    Row | undefined;
+export async function pendingMoveOf(
+  ctx: Pick<CoordinatorContext, 'store'>,
+  walletId: string,
+): Promise<WalletMove | undefined> {
+  const r = await ctx.store.get<Row>("SELECT * FROM wallet_moves WHERE wallet_id = ? AND status = 'PENDING'", walletId);
   return r && toMove(r);
 }
 
@@ -74,14 +76,11 @@ export interface PendingMoveView {
 }
 
 /** Every pending move, by wallet id (one query for a wallet list). */
-export function pendingMoveViews(ctx: Pick<CoordinatorContext, 'db'>, walletId?: string): Map<string, PendingMoveView> {
-  const rows = ctx.db
-    .prepare(
-      `SELECT m.id, m.wallet_id, m.to_device_id, d.name AS device_name, m.requested_by, u.username, m.created_at_ms
-       FROM wallet_moves m JOIN devices d ON d.id = m.to_device_id JOIN users u ON u.id = m.requested_by
-       WHERE m.status = 'PENDING' AND (? IS NULL OR m.wallet_id = ?)`,
-    )
-    .all(walletId ?? null, walletId ?? null) as {
+export async function pendingMoveViews(
+  ctx: Pick<CoordinatorContext, 'store'>,
+  walletId?: string,
+): Promise<Map<string, PendingMoveView>> {
+  const rows = await ctx.store.all<{
     id: string;
     wallet_id: string;
     to_device_id: string;
@@ -89,7 +88,12 @@ export function pendingMoveViews(ctx: Pick<CoordinatorContext, 'db'>, walletId?:
     requested_by: string;
     username: string;
     created_at_ms: number;
-  }[];
+  }>(
+    `SELECT m.id, m.wallet_id, m.to_device_id, d.name AS device_name, m.requested_by, u.username, m.created_at_ms
+     FROM wallet_moves m JOIN devices d ON d.id = m.to_device_id JOIN users u ON u.id = m.requested_by
+     WHERE m.status = 'PENDING'${walletId === undefined ? '' : ' AND m.wallet_id = ?'}`,
+    ...(walletId === undefined ? [] : [walletId]),
+  );
   return new Map(
     rows.map((r) => [
       r.wallet_id,
@@ -105,62 +109,73 @@ export function pendingMoveViews(ctx: Pick<CoordinatorContext, 'db'>, walletId?:
   );
 }
 
-function requirePending(ctx: Deps, walletId: string): WalletMove {
-  const m = pendingMoveOf(ctx, walletId);
+async function requirePending(ctx: Deps, walletId: string): Promise<WalletMove> {
+  const m = await pendingMoveOf(ctx, walletId);
   if (!m) throw new ApiError('INVALID_STATE', 'this wallet has no move waiting for approval', { reason: 'no_move' });
   return m;
 }
 
 /** The wallet's signer user asks to move its key to one of their approved workstations. */
-export function requestMove(ctx: Deps, user: AuthenticatedUser, walletId: string, deviceId: string): WalletMove {
-  return ctx.db.transaction(() => {
-    const w = new WalletRepo(ctx.db).require(walletId);
+export function requestMove(
+  ctx: Deps,
+  user: AuthenticatedUser,
+  walletId: string,
+  deviceId: string,
+): Promise<WalletMove> {
+  return ctx.store.transaction(async () => {
+    const w = await new WalletRepo(ctx.store).require(walletId);
     if (w.signerUserId !== user.id) throw new ApiError('FORBIDDEN', "this wallet's key belongs to another user");
     if (w.status !== 'ACTIVE')
       throw new ApiError('INVALID_STATE', 'only an active wallet can be moved', { status: w.status });
-    const d = new DeviceRepo(ctx.db).get(deviceId);
+    const d = await new DeviceRepo(ctx.store).get(deviceId);
     if (!d || d.userId !== user.id) throw new ApiError('NOT_FOUND', 'no such device');
     if (d.status !== 'APPROVED')
       throw new ApiError('DEVICE_NOT_APPROVED', 'this workstation is not approved by an administrator yet');
     if (w.deviceId === d.id)
       throw new ApiError('INVALID_STATE', "the wallet's key is already on this workstation", { reason: 'same_device' });
-    if (pendingMoveOf(ctx, w.id))
+    if (await pendingMoveOf(ctx, w.id))
       throw new ApiError('CONFLICT', 'a move of this wallet is already waiting for approval', {
         reason: 'move_pending',
       });
     const now = ctx.now();
     const id = randomUUID();
-    ctx.db
-      .prepare(
-        `INSERT INTO wallet_moves (id, wallet_id, from_device_id, to_device_id, requested_by, status, created_at_ms, updated_at_ms)
-         VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)`,
-      )
-      .run(id, w.id, w.deviceId, d.id, user.id, now, now);
-    ctx.audit.append(user.username, 'wallet.move_requested', w.id, { move: id, from: w.deviceId, to: d.id });
+    await ctx.store.run(
+      `INSERT INTO wallet_moves (id, wallet_id, from_device_id, to_device_id, requested_by, status, created_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)`,
+      id,
+      w.id,
+      w.deviceId,
+      d.id,
+      user.id,
+      now,
+      now,
+    );
+    await ctx.audit.append(user.username, 'wallet.move_requested', w.id, { move: id, from: w.deviceId, to: d.id });
     return requirePending(ctx, w.id);
-  })();
+  });
 }
 
 /**
  * An admin other than the requester approves: the signer moves the keyset under a rebind permit,
- * then the wallet records its new workstation.
+ * then the wallet records its new workstation. The signer is called between two transactions,
+ * never inside one.
  */
 export async function approveMove(ctx: Deps, admin: AuthenticatedUser, walletId: string): Promise<Wallet> {
-  const wallets = new WalletRepo(ctx.db);
-  const { move, wallet, devicePublicKey } = ctx.db.transaction(() => {
-    const m = requirePending(ctx, walletId);
+  const wallets = new WalletRepo(ctx.store);
+  const { move, wallet, devicePublicKey } = await ctx.store.transaction(async () => {
+    const m = await requirePending(ctx, walletId);
     if (m.requestedBy === admin.id) throw new ApiError('SELF_APPROVAL', 'another admin must approve your own request');
-    const w = wallets.require(walletId);
+    const w = await wallets.require(walletId);
     if (w.status !== 'ACTIVE')
       throw new ApiError('INVALID_STATE', 'only an active wallet can be moved', { status: w.status });
     // The workstation may have been revoked since the request: a move to it is refused then.
-    const d = new DeviceRepo(ctx.db).require(m.toDeviceId);
+    const d = await new DeviceRepo(ctx.store).require(m.toDeviceId);
     if (d.status !== 'APPROVED' || d.userId !== w.signerUserId)
       throw new ApiError('INVALID_STATE', 'the workstation this move is for is no longer approved', {
         reason: 'device_not_approved',
       });
     return { move: m, wallet: w, devicePublicKey: d.publicKey };
-  })();
+  });
 
   // Read each time so a rotated permit key is picked up; a move is rare.
   const permit = issueRebindPermit(
@@ -169,40 +184,49 @@ export async function approveMove(ctx: Deps, admin: AuthenticatedUser, walletId:
     ctx.now(),
     ctx.config.permitTtlMs,
   );
-  ctx.audit.append(admin.username, 'wallet.move_approved', wallet.id, { move: move.id, permit: permit.permitId });
+  await ctx.audit.append(admin.username, 'wallet.move_approved', wallet.id, { move: move.id, permit: permit.permitId });
   try {
     await ctx.signer.rebindDevice(wallet.keysetId, permit);
   } catch (e) {
     const code = e instanceof SignerCallError ? e.code : 'INTERNAL';
-    ctx.audit.append(admin.username, 'wallet.move_failed', wallet.id, { move: move.id, code });
+    await ctx.audit.append(admin.username, 'wallet.move_failed', wallet.id, { move: move.id, code });
     ctx.log.warn({ wallet: wallet.id, move: move.id, code }, 'the signer did not move the keyset');
     if (e instanceof SignerCallError && (e.code === 'SIGNER_UNAVAILABLE' || e.code === 'SIGNER_TIMEOUT'))
       throw new ApiError('SIGNER_UNAVAILABLE', 'the bank signer could not be reached: approve the move again later');
     throw new ApiError('SIGNER_REFUSED', 'the bank signer refused to move this key', { code });
   }
-  return ctx.db.transaction(() => {
+  return ctx.store.transaction(async () => {
     const now = ctx.now();
-    ctx.db
-      .prepare("UPDATE wallet_moves SET status = 'DONE', decided_by = ?, updated_at_ms = ? WHERE id = ?")
-      .run(admin.id, now, move.id);
-    ctx.db
-      .prepare('UPDATE wallets SET device_id = ?, updated_at_ms = ? WHERE id = ?')
-      .run(move.toDeviceId, now, wallet.id);
-    ctx.audit.append(admin.username, 'wallet.moved', wallet.id, { move: move.id, to: move.toDeviceId });
+    await ctx.store.run(
+      "UPDATE wallet_moves SET status = 'DONE', decided_by = ?, updated_at_ms = ? WHERE id = ?",
+      admin.id,
+      now,
+      move.id,
+    );
+    await ctx.store.run(
+      'UPDATE wallets SET device_id = ?, updated_at_ms = ? WHERE id = ?',
+      move.toDeviceId,
+      now,
+      wallet.id,
+    );
+    await ctx.audit.append(admin.username, 'wallet.moved', wallet.id, { move: move.id, to: move.toDeviceId });
     return wallets.require(wallet.id);
-  })();
+  });
 }
 
 /** An admin refuses the move, or the requester withdraws it. */
-export function rejectMove(ctx: Deps, user: AuthenticatedUser, walletId: string): WalletMove {
-  return ctx.db.transaction(() => {
-    const m = requirePending(ctx, walletId);
+export function rejectMove(ctx: Deps, user: AuthenticatedUser, walletId: string): Promise<WalletMove> {
+  return ctx.store.transaction(async () => {
+    const m = await requirePending(ctx, walletId);
     if (!user.roles.includes('admin') && m.requestedBy !== user.id)
       throw new ApiError('FORBIDDEN', 'only an admin or the requester can refuse this move');
-    ctx.db
-      .prepare("UPDATE wallet_moves SET status = 'REJECTED', decided_by = ?, updated_at_ms = ? WHERE id = ?")
-      .run(user.id, ctx.now(), m.id);
-    ctx.audit.append(user.username, 'wallet.move_rejected', walletId, { move: m.id });
+    await ctx.store.run(
+      "UPDATE wallet_moves SET status = 'REJECTED', decided_by = ?, updated_at_ms = ? WHERE id = ?",
+      user.id,
+      ctx.now(),
+      m.id,
+    );
+    await ctx.audit.append(user.username, 'wallet.move_rejected', walletId, { move: m.id });
     return { ...m, status: 'REJECTED' as const, decidedBy: user.id };
-  })();
+  });
 }

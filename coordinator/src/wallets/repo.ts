@@ -2,7 +2,7 @@
 // the user's desktop (share stored) have confirmed; only then ACTIVE with a deposit address.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Db } from '../db/db.ts';
+import { type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 
 export type WalletStatus = 'PENDING_DKG' | 'ACTIVE' | 'FAILED';
@@ -59,64 +59,78 @@ const toWallet = (r: Row): Wallet => ({
 });
 
 export class WalletRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  create(name: string, signerUserId: string, createdBy: string, nowMs: number): Wallet {
+  async create(name: string, signerUserId: string, createdBy: string, nowMs: number): Promise<Wallet> {
     const id = randomUUID();
     // The signer's keyset id: derived from nothing secret, unique, within its [A-Za-z0-9_-]{1,64}.
     const keysetId = `w-${id}`;
-    this.db
-      .prepare(
-        `INSERT INTO wallets (id, name, signer_user_id, status, keyset_id, wallet_id_bytes, created_by, created_at_ms, updated_at_ms)
-         VALUES (?, ?, ?, 'PENDING_DKG', ?, ?, ?, ?, ?)`,
-      )
-      .run(id, name, signerUserId, keysetId, randomBytes(32), createdBy, nowMs, nowMs);
+    await this.store.run(
+      `INSERT INTO wallets (id, name, signer_user_id, status, keyset_id, wallet_id_bytes, created_by, created_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, 'PENDING_DKG', ?, ?, ?, ?, ?)`,
+      id,
+      name,
+      signerUserId,
+      keysetId,
+      randomBytes(32),
+      createdBy,
+      nowMs,
+      nowMs,
+    );
     return this.require(id);
   }
 
-  get(id: string): Wallet | undefined {
-    const r = this.db.prepare('SELECT * FROM wallets WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<Wallet | undefined> {
+    const r = await this.store.get<Row>('SELECT * FROM wallets WHERE id = ?', id);
     return r && toWallet(r);
   }
 
-  require(id: string): Wallet {
-    const w = this.get(id);
+  async require(id: string): Promise<Wallet> {
+    const w = await this.get(id);
     if (!w) throw new ApiError('WALLET_NOT_FOUND', 'no such wallet');
     return w;
   }
 
-  list(): Wallet[] {
-    return (this.db.prepare('SELECT * FROM wallets ORDER BY created_at_ms').all() as Row[]).map(toWallet);
+  async list(): Promise<Wallet[]> {
+    return (await this.store.all<Row>('SELECT * FROM wallets ORDER BY created_at_ms')).map(toWallet);
   }
 
-  activeAddresses(): { id: string; address: string }[] {
-    return this.db.prepare("SELECT id, address FROM wallets WHERE status = 'ACTIVE'").all() as {
-      id: string;
-      address: string;
-    }[];
+  activeAddresses(): Promise<{ id: string; address: string }[]> {
+    return this.store.all<{ id: string; address: string }>("SELECT id, address FROM wallets WHERE status = 'ACTIVE'");
   }
 
   /** The signer finished KG-5 for this wallet's keyset. */
-  recordSignerKey(id: string, deviceId: string, publicKey: Uint8Array, address: string, nowMs: number): Wallet {
-    const r = this.db
-      .prepare(
-        `UPDATE wallets SET device_id = ?, public_key = ?, address = ?, signer_confirmed_at_ms = ?, updated_at_ms = ?
-         WHERE id = ? AND status = 'PENDING_DKG' AND signer_confirmed_at_ms IS NULL`,
-      )
-      .run(deviceId, publicKey, address, nowMs, nowMs, id);
-    if (r.changes !== 1) throw new ApiError('INVALID_STATE', 'this wallet is not waiting for its key');
+  async recordSignerKey(
+    id: string,
+    deviceId: string,
+    publicKey: Uint8Array,
+    address: string,
+    nowMs: number,
+  ): Promise<Wallet> {
+    const changes = await this.store.run(
+      `UPDATE wallets SET device_id = ?, public_key = ?, address = ?, signer_confirmed_at_ms = ?, updated_at_ms = ?
+       WHERE id = ? AND status = 'PENDING_DKG' AND signer_confirmed_at_ms IS NULL`,
+      deviceId,
+      Buffer.from(publicKey),
+      address,
+      nowMs,
+      nowMs,
+      id,
+    );
+    if (changes !== 1) throw new ApiError('INVALID_STATE', 'this wallet is not waiting for its key');
     return this.require(id);
   }
 
   /** The desktop stored its share; with the signer's confirmation the wallet becomes ACTIVE. */
-  confirmDesktop(id: string, nowMs: number): Wallet {
-    const r = this.db
-      .prepare(
-        `UPDATE wallets SET desktop_confirmed_at_ms = ?, status = 'ACTIVE', updated_at_ms = ?
-         WHERE id = ? AND status = 'PENDING_DKG' AND signer_confirmed_at_ms IS NOT NULL`,
-      )
-      .run(nowMs, nowMs, id);
-    if (r.changes !== 1) throw new ApiError('INVALID_STATE', 'this wallet has no completed key generation to confirm');
+  async confirmDesktop(id: string, nowMs: number): Promise<Wallet> {
+    const changes = await this.store.run(
+      `UPDATE wallets SET desktop_confirmed_at_ms = ?, status = 'ACTIVE', updated_at_ms = ?
+       WHERE id = ? AND status = 'PENDING_DKG' AND signer_confirmed_at_ms IS NOT NULL`,
+      nowMs,
+      nowMs,
+      id,
+    );
+    if (changes !== 1) throw new ApiError('INVALID_STATE', 'this wallet has no completed key generation to confirm');
     return this.require(id);
   }
 }

@@ -40,8 +40,8 @@ const idParam = {
 } as const;
 
 export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorContext, hub: EventHub): void {
-  const wallets = new WalletRepo(ctx.db);
-  const users = new UserRepo(ctx.db);
+  const wallets = new WalletRepo(ctx.store);
+  const users = new UserRepo(ctx.store);
   const auth = authenticate(ctx);
 
   app.post<{ Body: { name: string; signerUserId: string } }>(
@@ -62,44 +62,46 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     },
     async (req, reply) => {
       const admin = signedInUser(req);
-      const signer = users.get(req.body.signerUserId);
-      if (!signer || signer.disabled) throw new ApiError('USER_NOT_FOUND', 'no such user');
-      if (!signer.roles.includes('signer'))
-        throw new ApiError('BAD_REQUEST', 'a wallet is assigned to a user with the signer role', {
-          reason: 'not_signer',
+      // The signer user is checked in the transaction that creates the wallet: a user disabled or
+      // stripped of the role meanwhile gets no wallet.
+      const w = await ctx.store.transaction(async () => {
+        const signer = await users.get(req.body.signerUserId);
+        if (!signer || signer.disabled) throw new ApiError('USER_NOT_FOUND', 'no such user');
+        if (!signer.roles.includes('signer'))
+          throw new ApiError('BAD_REQUEST', 'a wallet is assigned to a user with the signer role', {
+            reason: 'not_signer',
+          });
+        const created = await wallets.create(req.body.name, signer.id, admin.id, ctx.now());
+        await ctx.audit.append(admin.username, 'wallet.created', created.id, {
+          name: created.name,
+          signer: signer.username,
         });
-      const w = ctx.db.transaction(() => {
-        const created = wallets.create(req.body.name, signer.id, admin.id, ctx.now());
-        ctx.audit.append(admin.username, 'wallet.created', created.id, { name: created.name, signer: signer.username });
         return created;
-      })();
-      hub.notify([signer.id], { event: 'wallet_awaiting_dkg', walletId: w.id });
+      });
+      hub.notify([w.signerUserId], { event: 'wallet_awaiting_dkg', walletId: w.id });
       return reply.status(201).send(walletView(w));
     },
   );
 
   app.get('/api/v1/wallets', { onRequest: [auth] }, async () => {
-    const moves = pendingMoveViews(ctx);
-    const unknown = unknownSendCounts(ctx.db);
-    return { wallets: wallets.list().map((w) => walletView(w, moves.get(w.id), unknown.get(w.id))) };
+    const moves = await pendingMoveViews(ctx);
+    const unknown = await unknownSendCounts(ctx.store);
+    return { wallets: (await wallets.list()).map((w) => walletView(w, moves.get(w.id), unknown.get(w.id))) };
   });
 
-  const view = (w: Wallet) =>
-    walletView(w, pendingMoveViews(ctx, w.id).get(w.id), unknownSendCounts(ctx.db, w.id).get(w.id));
+  const view = async (w: Wallet) =>
+    walletView(w, (await pendingMoveViews(ctx, w.id)).get(w.id), (await unknownSendCounts(ctx.store, w.id)).get(w.id));
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/wallets/:id',
     { onRequest: [auth], schema: { params: idParam } },
-    async (req) => view(wallets.require(req.params.id)),
+    async (req) => view(await wallets.require(req.params.id)),
   );
 
   // Moving the wallet's key to another workstation of its signer (moves.ts): asked by the user
   // from that workstation, approved or refused by another admin.
-  const admins = (except: string) =>
-    users
-      .list()
-      .filter((u) => !u.disabled && u.roles.includes('admin') && u.id !== except)
-      .map((u) => u.id);
+  const admins = async (except: string) =>
+    (await users.list()).filter((u) => !u.disabled && u.roles.includes('admin') && u.id !== except).map((u) => u.id);
 
   app.post<{ Params: { id: string }; Body: { deviceId: string } }>(
     '/api/v1/wallets/:id/move',
@@ -117,9 +119,9 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     },
     async (req, reply) => {
       const user = signedInUser(req);
-      const m = requestMove(ctx, user, req.params.id, req.body.deviceId);
-      hub.notify(admins(user.id), { event: 'wallet_move_awaiting_approval', walletId: m.walletId });
-      return reply.status(201).send(view(wallets.require(m.walletId)));
+      const m = await requestMove(ctx, user, req.params.id, req.body.deviceId);
+      hub.notify(await admins(user.id), { event: 'wallet_move_awaiting_approval', walletId: m.walletId });
+      return reply.status(201).send(await view(await wallets.require(m.walletId)));
     },
   );
 
@@ -137,8 +139,8 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     '/api/v1/wallets/:id/move/reject',
     { onRequest: [auth], schema: { params: idParam } },
     async (req) => {
-      rejectMove(ctx, signedInUser(req), req.params.id);
-      const w = wallets.require(req.params.id);
+      await rejectMove(ctx, signedInUser(req), req.params.id);
+      const w = await wallets.require(req.params.id);
       hub.notify([w.signerUserId], { event: 'wallet_changed', walletId: w.id, status: w.status });
       return view(w);
     },
@@ -149,11 +151,11 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     '/api/v1/wallets/:id/deposits',
     { onRequest: [auth], schema: { params: idParam } },
     async (req) => {
-      const w = wallets.require(req.params.id);
+      const w = await wallets.require(req.params.id);
       if (w.status !== 'ACTIVE' || !w.address) return { deposits: [], balanceWei: '0' };
       const head = await ctx.chain.blockNumber();
       return {
-        deposits: listDeposits(ctx.db, w.id, head, ctx.config.chain.confirmations),
+        deposits: await listDeposits(ctx.store, w.id, head, ctx.config.chain.confirmations),
         balanceWei: (await ctx.chain.balance(w.address as `0x${string}`)).toString(),
       };
     },
@@ -175,21 +177,26 @@ export function registerWalletRoutes(app: FastifyInstance, ctx: CoordinatorConte
     },
     async (req) => {
       const user = signedInUser(req);
-      const w = wallets.require(req.params.id);
-      if (w.signerUserId !== user.id)
-        throw new ApiError('FORBIDDEN', "this wallet's key share belongs to another user");
-      // The desktop derives the address from its own share; a different one means the two
-      // sides do not hold the same key, and the wallet must never become usable.
-      if (!w.address || w.address.toLowerCase() !== req.body.address.toLowerCase())
-        throw new ApiError('INVALID_STATE', "the desktop's address differs from the signer's", {
-          reason: 'address_mismatch',
-        });
-      const active = ctx.db.transaction(() => {
-        const a = wallets.confirmDesktop(w.id, ctx.now());
-        ctx.audit.append(user.username, 'wallet.activated', w.id, { address: a.address });
+      // The checks read the wallet in the transaction that activates it.
+      const active = await ctx.store.transaction(async () => {
+        const w = await wallets.require(req.params.id);
+        if (w.signerUserId !== user.id)
+          throw new ApiError('FORBIDDEN', "this wallet's key share belongs to another user");
+        // The desktop derives the address from its own share; a different one means the two
+        // sides do not hold the same key, and the wallet must never become usable.
+        if (!w.address || w.address.toLowerCase() !== req.body.address.toLowerCase())
+          throw new ApiError('INVALID_STATE', "the desktop's address differs from the signer's", {
+            reason: 'address_mismatch',
+          });
+        const a = await wallets.confirmDesktop(w.id, ctx.now());
+        await ctx.audit.append(user.username, 'wallet.activated', w.id, { address: a.address });
         return a;
-      })();
-      hub.notify([w.signerUserId, w.createdBy], { event: 'wallet_changed', walletId: w.id, status: active.status });
+      });
+      hub.notify([active.signerUserId, active.createdBy], {
+        event: 'wallet_changed',
+        walletId: active.id,
+        status: active.status,
+      });
       return walletView(active);
     },
   );

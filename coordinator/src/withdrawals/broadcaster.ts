@@ -25,16 +25,21 @@ export class Broadcaster {
     private readonly reconcile: () => Promise<void> = async () => {},
   ) {}
 
-  /** One pass over signed and broadcast withdrawals; concurrent calls share the pass. */
+  /**
+   * One pass over signed and broadcast withdrawals; concurrent calls share the pass. It never
+   * rejects (timers and hooks call it without waiting): a pass that fails is logged, the next retries.
+   */
   tick(): Promise<void> {
-    return (this.running ??= this.pass().finally(() => (this.running = undefined)));
+    return (this.running ??= this.pass()
+      .catch((err: unknown) => this.ctx.log.error({ err: (err as Error).message }, 'broadcast pass failed'))
+      .finally(() => (this.running = undefined)));
   }
 
   private async pass(): Promise<void> {
     const c = this.ctx;
     const repo = this.withdrawals.repo;
     await this.reconcile().catch((err: unknown) => c.log.warn({ err: (err as Error).message }, 'reconcile failed'));
-    const signed = repo.inStates(['signed']);
+    const signed = await repo.inStates(['signed']);
     const waiting = new Set(signed.map((w) => w.id));
     for (const id of this.retries.keys()) if (!waiting.has(id)) this.retries.delete(id);
     for (const w of signed) {
@@ -43,15 +48,15 @@ export class Broadcaster {
       try {
         const sent = await broadcast(c.chain, w.rawSigned as `0x${string}`);
         this.retries.delete(w.id);
-        const moved = c.db.transaction(() => {
-          if (!repo.transition(w.id, ['signed'], 'broadcast', c.now())) return false;
-          c.audit.append('coordinator', 'withdrawal.broadcast', w.id, {
+        const moved = await c.store.transaction(async () => {
+          if (!(await repo.transition(w.id, ['signed'], 'broadcast', c.now()))) return undefined;
+          await c.audit.append('coordinator', 'withdrawal.broadcast', w.id, {
             txHash: sent.hash,
             alreadyKnown: sent.alreadyKnown,
           });
-          return true;
-        })();
-        if (moved) this.withdrawals.notifyChanged(repo.require(w.id));
+          return repo.require(w.id);
+        });
+        if (moved) this.withdrawals.notifyChanged(moved);
       } catch (err) {
         const failures = (retry?.failures ?? 0) + 1;
         const waitMs = Math.min(RETRY_MAX_MS, 1000 * 2 ** (failures - 1));
@@ -62,14 +67,14 @@ export class Broadcaster {
         );
       }
     }
-    if (repo.inStates(['broadcast']).length === 0) return;
+    if ((await repo.inStates(['broadcast'])).length === 0) return;
     let head: number;
     try {
       head = await c.chain.blockNumber();
     } catch {
       return;
     }
-    for (const w of repo.inStates(['broadcast'])) {
+    for (const w of await repo.inStates(['broadcast'])) {
       const receipt = await c.chain.receipt(w.txHash as `0x${string}`).catch(() => undefined);
       if (!receipt || head - receipt.blockNumber + 1 < c.config.chain.confirmations) {
         // Dropped? Resend what we signed (a withdrawal found paid on chain has no raw transaction here).
@@ -77,20 +82,20 @@ export class Broadcaster {
         continue;
       }
       const to = receipt.status === 'success' ? 'confirmed' : 'failed';
-      const moved = c.db.transaction(() => {
-        const ok = repo.transition(w.id, ['broadcast'], to, c.now(), {
+      const moved = await c.store.transaction(async () => {
+        const ok = await repo.transition(w.id, ['broadcast'], to, c.now(), {
           block_number: receipt.blockNumber,
           receipt_status: receipt.status,
           ...(to === 'failed' ? { failure: 'the transaction reverted' } : {}),
         });
-        if (ok)
-          c.audit.append('coordinator', `withdrawal.${to}`, w.id, {
-            block: receipt.blockNumber,
-            status: receipt.status,
-          });
-        return ok;
-      })();
-      if (moved) this.withdrawals.notifyChanged(repo.require(w.id));
+        if (!ok) return undefined;
+        await c.audit.append('coordinator', `withdrawal.${to}`, w.id, {
+          block: receipt.blockNumber,
+          status: receipt.status,
+        });
+        return repo.require(w.id);
+      });
+      if (moved) this.withdrawals.notifyChanged(moved);
     }
   }
 

@@ -2,13 +2,15 @@
 // answer to SIGN-5 was lost): the signer is asked what became of the session the latest permit
 // opened. A signature it produced is verified and stored — never a second signing of the same
 // withdrawal; a session that ended without one returns the withdrawal to approved; a session
-// still open at the signer is asked about again on the next pass.
+// still open at the signer is asked about again on the next pass. A withdrawal is returned to
+// approved only while the permit asked about is still its latest (see abortSigning): a session
+// started meanwhile is never undone.
 
 import { SigningState } from '@tandem/proto/mpc';
 import { type CoordinatorContext } from '../context.ts';
 import { SignerCallError } from '../signer/signerClient.ts';
 import { type WithdrawalService } from './service.ts';
-import { storeSignature } from './signRelay.ts';
+import { abortSigning, latestPermit, storeSignature } from './signRelay.ts';
 
 export async function reconcileSigning(
   ctx: CoordinatorContext,
@@ -16,13 +18,9 @@ export async function reconcileSigning(
   isLive: (withdrawalId: string) => boolean,
   onSigned: (withdrawalId: string) => void,
 ): Promise<void> {
-  for (const w of withdrawals.repo.inStates(['signing'])) {
+  for (const w of await withdrawals.repo.inStates(['signing'])) {
     if (isLive(w.id)) continue;
-    const permit = ctx.db
-      .prepare(
-        'SELECT permit_id, finalize_sent_at_ms FROM permits WHERE withdrawal_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT 1',
-      )
-      .get(w.id) as { permit_id: string; finalize_sent_at_ms: number | null } | undefined;
+    const permit = await latestPermit(ctx.store, w.id);
     let outcome: 'signed' | 'ended' | 'wait';
     let reason = 'NO_SIGNATURE_AT_SIGNER';
     try {
@@ -31,7 +29,7 @@ export async function reconcileSigning(
       if (!sent) reason = 'RESTART';
       const res = permit && sent ? await ctx.signer.getSigningResult(permit.permit_id) : undefined;
       if (res?.state === SigningState.SIGNING_STATE_SIGNED && res.signature) {
-        storeSignature(ctx, withdrawals, w.id, res.signature, true);
+        await storeSignature(ctx, withdrawals, w.id, res.signature, true);
         onSigned(w.id);
         outcome = 'signed';
       } else if (
@@ -49,13 +47,6 @@ export async function reconcileSigning(
       }
     }
     if (outcome !== 'ended') continue;
-    const moved = ctx.db
-      .transaction(() => {
-        if (!withdrawals.repo.transition(w.id, ['signing'], 'approved', ctx.now())) return false;
-        ctx.audit.append('coordinator', 'withdrawal.signing_aborted', w.id, { reason });
-        return true;
-      })
-      .immediate();
-    if (moved) withdrawals.notifyChanged(withdrawals.repo.require(w.id));
+    await abortSigning(ctx, withdrawals, w.id, permit?.permit_id, reason);
   }
 }

@@ -1,9 +1,9 @@
 // Withdrawal requests and their approvals. Every state change is one conditional UPDATE
-// (WHERE state = … [AND version = …]) inside a transaction, so two racing requests (two
+// (WHERE state = … [AND version = …]) inside a store transaction, so two racing requests (two
 // approvals, an approve and a cancel) can never both succeed: the loser sees 0 rows changed.
 
 import { randomUUID } from 'node:crypto';
-import { type Db } from '../db/db.ts';
+import { type SqlValue, type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 
 export type WithdrawalState =
@@ -85,97 +85,135 @@ const toWithdrawal = (r: Row): Withdrawal => ({
 });
 
 export class WithdrawalRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  create(
+  async create(
     w: { walletId: string; toAddress: string; amountWei: bigint; note: string; createdBy: string },
     nowMs: number,
     ttlMs: number,
-  ): Withdrawal {
+  ): Promise<Withdrawal> {
     const id = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO withdrawals (id, wallet_id, to_address, amount_wei, note, state, created_by, created_at_ms, updated_at_ms, expires_at_ms)
-         VALUES (?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?)`,
-      )
-      .run(id, w.walletId, w.toAddress, w.amountWei.toString(), w.note, w.createdBy, nowMs, nowMs, nowMs + ttlMs);
+    await this.store.run(
+      `INSERT INTO withdrawals (id, wallet_id, to_address, amount_wei, note, state, created_by, created_at_ms, updated_at_ms, expires_at_ms)
+       VALUES (?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?)`,
+      id,
+      w.walletId,
+      w.toAddress,
+      w.amountWei.toString(),
+      w.note,
+      w.createdBy,
+      nowMs,
+      nowMs,
+      nowMs + ttlMs,
+    );
     return this.require(id);
   }
 
-  get(id: string): Withdrawal | undefined {
-    const r = this.db.prepare('SELECT * FROM withdrawals WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<Withdrawal | undefined> {
+    const r = await this.store.get<Row>('SELECT * FROM withdrawals WHERE id = ?', id);
     return r && toWithdrawal(r);
   }
 
-  require(id: string): Withdrawal {
-    const w = this.get(id);
+  async require(id: string): Promise<Withdrawal> {
+    const w = await this.get(id);
     if (!w) throw new ApiError('WITHDRAWAL_NOT_FOUND', 'no such withdrawal');
     return w;
   }
 
-  list(filter: { walletId?: string; state?: WithdrawalState } = {}): Withdrawal[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM withdrawals WHERE (? IS NULL OR wallet_id = ?) AND (? IS NULL OR state = ?)
-         ORDER BY created_at_ms DESC LIMIT 500`,
-      )
-      .all(filter.walletId ?? null, filter.walletId ?? null, filter.state ?? null, filter.state ?? null) as Row[];
+  async list(filter: { walletId?: string; state?: WithdrawalState } = {}): Promise<Withdrawal[]> {
+    // The filters are added as needed rather than as `? IS NULL OR …`, whose parameter type
+    // PostgreSQL cannot infer.
+    const where: string[] = [];
+    const args: SqlValue[] = [];
+    if (filter.walletId !== undefined) {
+      where.push('wallet_id = ?');
+      args.push(filter.walletId);
+    }
+    if (filter.state !== undefined) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    const rows = await this.store.all<Row>(
+      `SELECT * FROM withdrawals${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at_ms DESC LIMIT 500`,
+      ...args,
+    );
     return rows.map(toWithdrawal);
   }
 
-  inStates(states: readonly WithdrawalState[]): Withdrawal[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM withdrawals WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at_ms`)
-      .all(...states) as Row[];
+  async inStates(states: readonly WithdrawalState[]): Promise<Withdrawal[]> {
+    const rows = await this.store.all<Row>(
+      `SELECT * FROM withdrawals WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at_ms`,
+      ...states,
+    );
     return rows.map(toWithdrawal);
   }
 
   /** Moves id from one of `from` to `to`, setting extra columns; false when another change won. */
-  transition(
+  async transition(
     id: string,
     from: readonly WithdrawalState[],
     to: WithdrawalState,
     nowMs: number,
-    set: Partial<Record<string, unknown>> = {},
+    set: Record<string, SqlValue> = {},
     version?: number,
-  ): boolean {
+  ): Promise<boolean> {
     const cols = Object.keys(set);
     const sql = `UPDATE withdrawals SET state = ?, updated_at_ms = ?${cols.map((c) => `, ${c} = ?`).join('')}
        WHERE id = ? AND state IN (${from.map(() => '?').join(',')})${version === undefined ? '' : ' AND version = ?'}`;
-    const args = [to, nowMs, ...cols.map((c) => set[c]), id, ...from, ...(version === undefined ? [] : [version])];
-    return this.db.prepare(sql).run(...args).changes === 1;
+    const args = [to, nowMs, ...cols.map((c) => set[c]!), id, ...from, ...(version === undefined ? [] : [version])];
+    return (await this.store.run(sql, ...args)) === 1;
   }
 
   /** Changes destination, amount or note: a new version, so earlier approvals no longer count. */
-  edit(id: string, version: number, e: { toAddress: string; amountWei: bigint; note: string }, nowMs: number): boolean {
+  async edit(
+    id: string,
+    version: number,
+    e: { toAddress: string; amountWei: bigint; note: string },
+    nowMs: number,
+  ): Promise<boolean> {
     return (
-      this.db
-        .prepare(
-          `UPDATE withdrawals SET to_address = ?, amount_wei = ?, note = ?, version = version + 1, state = 'pending_approval', updated_at_ms = ?
-           WHERE id = ? AND version = ? AND state IN ('pending_approval', 'approved')`,
-        )
-        .run(e.toAddress, e.amountWei.toString(), e.note, nowMs, id, version).changes === 1
+      (await this.store.run(
+        `UPDATE withdrawals SET to_address = ?, amount_wei = ?, note = ?, version = version + 1, state = 'pending_approval', updated_at_ms = ?
+         WHERE id = ? AND version = ? AND state IN ('pending_approval', 'approved')`,
+        e.toAddress,
+        e.amountWei.toString(),
+        e.note,
+        nowMs,
+        id,
+        version,
+      )) === 1
     );
   }
 
   /** Records one approval of this version; false if this user already approved it. */
-  addApproval(id: string, version: number, userId: string, decision: 'approve' | 'reject', nowMs: number): boolean {
+  async addApproval(
+    id: string,
+    version: number,
+    userId: string,
+    decision: 'approve' | 'reject',
+    nowMs: number,
+  ): Promise<boolean> {
     return (
-      this.db
-        .prepare(
-          'INSERT OR IGNORE INTO approvals (withdrawal_id, version, user_id, decision, at_ms) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(id, version, userId, decision, nowMs).changes === 1
+      (await this.store.run(
+        `INSERT INTO approvals (withdrawal_id, version, user_id, decision, at_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (withdrawal_id, version, user_id) DO NOTHING`,
+        id,
+        version,
+        userId,
+        decision,
+        nowMs,
+      )) === 1
     );
   }
 
-  approvals(id: string, version: number): { userId: string; decision: string; atMs: number }[] {
+  async approvals(id: string, version: number): Promise<{ userId: string; decision: string; atMs: number }[]> {
     return (
-      this.db
-        .prepare(
-          'SELECT user_id, decision, at_ms FROM approvals WHERE withdrawal_id = ? AND version = ? ORDER BY at_ms',
-        )
-        .all(id, version) as { user_id: string; decision: string; at_ms: number }[]
+      await this.store.all<{ user_id: string; decision: string; at_ms: number }>(
+        'SELECT user_id, decision, at_ms FROM approvals WHERE withdrawal_id = ? AND version = ? ORDER BY at_ms',
+        id,
+        version,
+      )
     ).map((r) => ({ userId: r.user_id, decision: r.decision, atMs: r.at_ms }));
   }
 }

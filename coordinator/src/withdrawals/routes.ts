@@ -27,18 +27,18 @@ export function registerWithdrawalRoutes(
   service: WithdrawalService,
 ): void {
   const auth = authenticate(ctx);
-  const book = new AddressBook(ctx.db);
-  const view = (w: Withdrawal) => ({
+  const book = new AddressBook(ctx.store);
+  const view = async (w: Withdrawal) => ({
     id: w.id,
     walletId: w.walletId,
     to: w.toAddress,
-    toName: book.nameOf(w.toAddress) ?? null,
+    toName: (await book.nameOf(w.toAddress)) ?? null,
     amountWei: w.amountWei.toString(),
     note: w.note,
     state: w.state,
     version: w.version,
     createdBy: w.createdBy,
-    approvals: service.repo.approvals(w.id, w.version),
+    approvals: await service.repo.approvals(w.id, w.version),
     nonce: w.nonce,
     txHash: w.txHash,
     rawTransaction: w.rawSigned,
@@ -70,13 +70,13 @@ export function registerWithdrawalRoutes(
     },
     async (req, reply) => {
       const b = req.body;
-      const w = service.request(signedInUser(req), {
+      const w = await service.request(signedInUser(req), {
         walletId: b.walletId,
         to: b.to,
         amountWei: wei(b.amountWei),
         note: b.note ?? '',
       });
-      return reply.status(201).send(view(w));
+      return reply.status(201).send(await view(w));
     },
   );
 
@@ -93,23 +93,28 @@ export function registerWithdrawalRoutes(
       },
     },
     async (req) => ({
-      withdrawals: service.repo
-        .list({ walletId: req.query.walletId, state: req.query.state as Withdrawal['state'] | undefined })
-        .map(view),
+      withdrawals: await Promise.all(
+        (
+          await service.repo.list({
+            walletId: req.query.walletId,
+            state: req.query.state as Withdrawal['state'] | undefined,
+          })
+        ).map(view),
+      ),
     }),
   );
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/withdrawals/:id',
     { onRequest: [auth], schema: { params: idParam } },
-    async (req) => view(service.repo.require(req.params.id)),
+    async (req) => view(await service.repo.require(req.params.id)),
   );
 
   for (const decision of ['approve', 'reject'] as const)
     app.post<{ Params: { id: string } }>(
       `/api/v1/withdrawals/:id/${decision}`,
       { onRequest: [auth, requireRole('approver')], schema: { params: idParam } },
-      async (req) => view(service.approve(signedInUser(req), req.params.id, decision)),
+      async (req) => view(await service.approve(signedInUser(req), req.params.id, decision)),
     );
 
   app.patch<{ Params: { id: string }; Body: { to?: string; amountWei?: string; note?: string } }>(
@@ -129,7 +134,7 @@ export function registerWithdrawalRoutes(
     async (req) => {
       const b = req.body;
       return view(
-        service.edit(signedInUser(req), req.params.id, {
+        await service.edit(signedInUser(req), req.params.id, {
           to: b.to,
           amountWei: b.amountWei === undefined ? undefined : wei(b.amountWei),
           note: b.note,
@@ -141,7 +146,7 @@ export function registerWithdrawalRoutes(
   app.post<{ Params: { id: string } }>(
     '/api/v1/withdrawals/:id/cancel',
     { onRequest: [auth, requireRole('initiator', 'admin')], schema: { params: idParam } },
-    async (req) => view(service.cancel(signedInUser(req), req.params.id)),
+    async (req) => view(await service.cancel(signedInUser(req), req.params.id)),
   );
 
   app.post<{ Params: { id: string } }>(
@@ -151,7 +156,7 @@ export function registerWithdrawalRoutes(
       const { withdrawal, tx } = await service.prepareSigning(signedInUser(req), req.params.id);
       if (!withdrawal.txDigest) throw new ApiError('INTERNAL', 'no digest after preparing');
       return {
-        withdrawal: view(withdrawal),
+        withdrawal: await view(withdrawal),
         tx: txToJson(tx),
         // The coordinator's digest, for comparison only: the desktop must compute its own.
         digest: Buffer.from(txDigest(tx)).toString('hex'),
