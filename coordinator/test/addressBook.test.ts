@@ -12,6 +12,7 @@ import { AddressBook } from '../src/addressBook/repo.ts';
 import { type Role } from '../src/auth/roles.ts';
 import { UserRepo } from '../src/auth/users.ts';
 import { openStore } from '../src/db/sqliteStore.ts';
+import { isConstraint } from '../src/db/store.ts';
 import { EventHub } from '../src/events/hub.ts';
 import { buildApp } from '../src/http/app.ts';
 import { registerRoutes } from '../src/server.ts';
@@ -291,7 +292,7 @@ describe('address book', () => {
             id.ann!,
             ctx.now(),
           ),
-        { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
+        (e: unknown) => isConstraint(e, 'unique'),
       );
       await assert.rejects(() => new AddressBook(other).approve(entry.id, id.ann!, ctx.now(), 5), {
         code: 'ALREADY_APPROVED',

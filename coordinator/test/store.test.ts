@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, SCHEMA_VERSION, type SqliteStore } from '../src/db/sqliteStore.ts';
+import { ConstraintError, isConstraint } from '../src/db/store.ts';
 import { AuditTrail } from '../src/audit/auditTrail.ts';
 
 function tempStore(): SqliteStore {
@@ -126,6 +127,25 @@ test('a bad statement rejects with the driver error and leaves the store usable'
     /NOT NULL/,
   );
   assert.equal(await s.run('INSERT INTO t (k, v) VALUES (?, ?)', 'a', 1), 1);
+  await s.close();
+});
+
+test('a constraint refusal arrives as a ConstraintError of its kind, whatever the driver calls it', async () => {
+  const s = tempStore();
+  s.db.exec('CREATE TABLE child (k TEXT NOT NULL REFERENCES t (k)) STRICT');
+  await s.run('INSERT INTO t (k, v) VALUES (?, ?)', 'a', 1);
+  const refusal = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => assert.fail('the write was accepted'),
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof ConstraintError, String(e));
+    return e;
+  };
+  const taken = await refusal(s.run('INSERT INTO t (k, v) VALUES (?, ?)', 'a', 2));
+  assert.ok(isConstraint(taken, 'unique') && !isConstraint(taken, 'foreign_key'));
+  assert.ok(isConstraint(await refusal(s.run('INSERT INTO child (k) VALUES (?)', 'nowhere')), 'foreign_key'));
+  assert.ok(isConstraint(await refusal(s.run('INSERT INTO t (k) VALUES (?)', 'b')), 'other'));
   await s.close();
 });
 

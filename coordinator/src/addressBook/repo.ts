@@ -8,11 +8,10 @@
 // reading a stale count). The (entry_id, user_id) primary key makes a double approval impossible
 // even if raced, and the PENDING → APPROVED update is conditional, so it happens exactly once.
 //
-// Ties in time are broken by insertion order (SQLite's rowid): the one SQLite-only word left
-// here, as the schema has no column of its own for it.
+// Ties in time are broken by insertion order (rowid: see db/store.ts).
 
 import { randomUUID } from 'node:crypto';
-import { type Store } from '../db/store.ts';
+import { isConstraint, type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 import { parseAddress } from './address.ts';
 
@@ -69,8 +68,6 @@ const toEntry = (r: Row, approvals: ApprovalRow[]): AddressBookEntry => ({
   approvals: approvals.map((a) => ({ userId: a.user_id, atMs: a.at_ms })),
 });
 
-const sqliteCode = (e: unknown): string | undefined => (e as { code?: string }).code;
-
 export class AddressBook {
   constructor(private readonly store: Store) {}
 
@@ -97,7 +94,7 @@ export class AddressBook {
         );
       } catch (e) {
         // The partial unique index address_book_live: the same refusal, from another connection's race.
-        if (sqliteCode(e) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(undefined);
+        if (isConstraint(e, 'unique')) throw conflict(undefined);
         throw e;
       }
       return this.require(id);
@@ -125,7 +122,7 @@ export class AddressBook {
           nowMs,
         );
       } catch (err) {
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw alreadyApproved();
+        if (isConstraint(err, 'unique')) throw alreadyApproved();
         throw err;
       }
       const count = e.approvals.length + 1;

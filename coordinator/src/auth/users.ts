@@ -2,7 +2,7 @@
 // Usernames are unique without regard to ASCII case (the column is COLLATE NOCASE).
 
 import { randomUUID } from 'node:crypto';
-import { type Store } from '../db/store.ts';
+import { isConstraint, type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 import { type Role, canonicalRoles, isRole } from './roles.ts';
 
@@ -70,8 +70,7 @@ export class UserRepo {
         nowMs,
       );
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw new ApiError('USERNAME_TAKEN', 'this username is already taken');
+      if (isConstraint(e, 'unique')) throw new ApiError('USERNAME_TAKEN', 'this username is already taken');
       throw e;
     }
     return this.require(id);

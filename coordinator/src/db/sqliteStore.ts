@@ -12,7 +12,7 @@ import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { AUDIT_LOG_DDL } from '@tandem/common/auditLog';
 import { MIGRATIONS } from './schema.ts';
-import { type SqlValue, type Store } from './store.ts';
+import { ConstraintError, type SqlValue, type Store } from './store.ts';
 
 const ALL = [MIGRATIONS[0]! + AUDIT_LOG_DDL, ...MIGRATIONS.slice(1)];
 
@@ -113,14 +113,21 @@ export class SqliteStore implements Store {
 
   /** A statement runs now inside its transaction or when nothing is in progress; else after it. */
   private statement<T>(op: () => T): Promise<T> {
+    const guarded = (): T => {
+      try {
+        return op();
+      } catch (e) {
+        throw constraintError(e) ?? e;
+      }
+    };
     if (this.current.getStore()?.open || this.queued === 0) {
       try {
-        return Promise.resolve(op());
+        return Promise.resolve(guarded());
       } catch (e) {
         return Promise.reject(e);
       }
     }
-    return this.inTurn(async () => op());
+    return this.inTurn(async () => guarded());
   }
 
   private inTurn<T>(op: () => Promise<T>): Promise<T> {
@@ -141,4 +148,17 @@ export class SqliteStore implements Store {
     }
     return s;
   }
+}
+
+/** SQLite's constraint codes as the Store's ConstraintError (PostgreSQL reports keys as unique too). */
+function constraintError(e: unknown): ConstraintError | undefined {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_CONSTRAINT')) return undefined;
+  const kind =
+    code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+      ? 'unique'
+      : code === 'SQLITE_CONSTRAINT_FOREIGNKEY'
+        ? 'foreign_key'
+        : 'other';
+  return new ConstraintError(kind, (e as Error).message);
 }

@@ -4,6 +4,10 @@
 // PostgreSQL implementation fills the same interface (placeholders become $1…, a pool client per
 // transaction carried in AsyncLocalStorage, SERIALIZABLE isolation) with migrations of its own.
 
+// Two conventions the SQL relies on, which a PostgreSQL schema provides: a constraint's refusal
+// arrives as a ConstraintError (never a driver's code), and tables read in insertion order have a
+// column named rowid that grows with each insert (SQLite's own; a BIGSERIAL in PostgreSQL).
+
 /** What a parameter may be: TEXT, INTEGER (number or bigint), BLOB or NULL. */
 export type SqlValue = string | number | bigint | Buffer | null;
 
@@ -24,3 +28,20 @@ export interface Store {
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * A write refused by a constraint: a unique or primary key already taken, a foreign key pointing
+ * nowhere, or another (NOT NULL, CHECK). The message is the driver's.
+ */
+export class ConstraintError extends Error {
+  constructor(
+    readonly kind: 'unique' | 'foreign_key' | 'other',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConstraintError';
+  }
+}
+
+export const isConstraint = (e: unknown, kind: ConstraintError['kind']): boolean =>
+  e instanceof ConstraintError && e.kind === kind;

@@ -2,7 +2,7 @@
 // user, APPROVED by an admin, REVOKED for good. Only an APPROVED key may take part in a DKG.
 
 import { randomUUID } from 'node:crypto';
-import { type Store } from '../db/store.ts';
+import { isConstraint, type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 
 export type DeviceStatus = 'PENDING' | 'APPROVED' | 'REVOKED';
@@ -61,7 +61,7 @@ export class DeviceRepo {
         nowMs,
       );
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+      if (isConstraint(e, 'unique'))
         throw new ApiError('CONFLICT', 'this public key is already enrolled', { reason: 'public_key_enrolled' });
       throw e;
     }

@@ -2,7 +2,7 @@
 // in any 24 hours, whether it may pay only approved address-book entries, and how many approvers
 // must approve a withdrawal. The only code that reads or writes the policies table.
 
-import { type Store } from '../db/store.ts';
+import { isConstraint, type Store } from '../db/store.ts';
 import { ApiError } from '../errors.ts';
 
 export interface WalletPolicy {
@@ -103,8 +103,7 @@ export class PolicyRepo {
     } catch (e) {
       // wallet_id and updated_by reference wallets and users; the routes check both first, so
       // this is only reached by a caller that skipped them.
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY')
-        throw new ApiError('WALLET_NOT_FOUND', 'no such wallet');
+      if (isConstraint(e, 'foreign_key')) throw new ApiError('WALLET_NOT_FOUND', 'no such wallet');
       throw e;
     }
     return (await this.get(walletId))!;
