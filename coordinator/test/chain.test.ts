@@ -4,6 +4,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
 import { generatePrivateKey, privateKeyToAccount, sign } from 'viem/accounts';
 import { hexToBigInt, toHex, type Hex } from 'viem';
 import { serializeSigned, txDigest, txFromJson, txToJson } from '@tandem/tecdsa/txDigest';
@@ -55,6 +57,38 @@ async function signedTransfer(opts: { value: bigint; nonce?: number }): Promise<
     nonce: opts.nonce,
   });
   return fund.wallet.signTransaction(req);
+}
+
+/**
+ * A JSON-RPC front for anvil that answers one method as a node that does not serve it
+ * (-32601) and passes every other request through.
+ */
+async function refusingProxy(rpcUrl: string, method: string) {
+  let refused = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const msg = JSON.parse(body) as { id: number; method: string };
+      res.setHeader('content-type', 'application/json');
+      if (msg.method === method) {
+        refused++;
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'method not found' } }));
+        return;
+      }
+      void fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        .then(async (r) => res.end(await r.text()))
+        .catch(() => res.destroy());
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    refused: () => refused,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }
 
 describe('anvil', () => {
@@ -126,6 +160,22 @@ describe('chain client', () => {
     assert.equal(await chain.block(head + 100), undefined);
     assert.equal(await chain.receipt(`0x${'11'.repeat(32)}`), undefined);
     assert.equal(await chain.transaction(`0x${'11'.repeat(32)}`), undefined);
+  });
+
+  it('gives a sent transaction as signed, also from a node without eth_getRawTransactionByHash', async () => {
+    const raw = await signedTransfer({ value: 4242n });
+    const { hash } = await broadcast(chain, raw);
+    await followReceipt(chain, hash, { confirmations: 1, pollMs: 50 });
+    assert.equal(await chain.rawTransaction(hash), raw);
+    const proxy = await refusingProxy(anvil.rpcUrl, 'eth_getRawTransactionByHash');
+    try {
+      const limited = makeChain(proxy.url, 31337);
+      assert.equal(await limited.rawTransaction(hash), raw, 'rebuilt from its fields, the same bytes');
+      assert.equal(await limited.rawTransaction(`0x${'11'.repeat(32)}`), undefined, 'unknown to the node');
+      assert.equal(proxy.refused(), 2, 'both answers came from the fallback');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('maps an unreachable node to CHAIN_UNAVAILABLE without the URL, and a wrong chain id too', async () => {

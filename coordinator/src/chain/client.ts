@@ -14,6 +14,8 @@ import {
   createPublicClient,
   defineChain,
   http,
+  keccak256,
+  serializeTransaction,
   type Address,
   type Hex,
 } from 'viem';
@@ -68,7 +70,11 @@ export interface ChainClient {
   transaction(hash: Hex): Promise<{ hash: Hex; blockNumber: number | null } | undefined>;
   /** undefined if the block does not exist (yet). */
   block(n: number, withTxs?: boolean): Promise<ChainBlock | undefined>;
-  /** The signed transaction as sent (eth_getRawTransactionByHash); undefined if unknown or not served. */
+  /**
+   * The signed transaction as sent: eth_getRawTransactionByHash, or, from a node that does not
+   * serve it, an EIP-1559 transaction rebuilt from eth_getTransactionByHash (kept only if it hashes
+   * back to `hash`). undefined if the node does not know it or it cannot be rebuilt.
+   */
   rawTransaction(hash: Hex): Promise<Hex | undefined>;
 }
 
@@ -196,8 +202,34 @@ export function makeChain(rpcUrl: string, chainId: number, opts: ChainClientOpti
         )) as Hex | null;
         return raw && raw !== '0x' ? raw : undefined;
       } catch (e) {
-        if (e instanceof NodeRejectedError) return undefined; // a node that does not serve it
-        throw e;
+        if (!(e instanceof NodeRejectedError)) throw e;
+        // A node that does not serve the method: the fields it does serve, signature included.
+        return read('eth_getTransactionByHash', async () => {
+          let t;
+          try {
+            t = await client.getTransaction({ hash });
+          } catch (x) {
+            if (x instanceof TransactionNotFoundError) return undefined;
+            throw x;
+          }
+          if (t.type !== 'eip1559' || t.yParity === undefined) return undefined; // our wallets send only these
+          const rebuilt = serializeTransaction(
+            {
+              type: 'eip1559',
+              chainId: t.chainId,
+              nonce: t.nonce,
+              maxPriorityFeePerGas: t.maxPriorityFeePerGas,
+              maxFeePerGas: t.maxFeePerGas,
+              gas: t.gas,
+              to: t.to,
+              value: t.value,
+              data: t.input,
+              accessList: t.accessList,
+            },
+            { r: t.r, s: t.s, yParity: t.yParity },
+          );
+          return keccak256(rebuilt) === hash.toLowerCase() ? rebuilt : undefined;
+        });
       }
     },
     block: (n, withTxs = false) =>
