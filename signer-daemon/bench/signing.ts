@@ -65,9 +65,9 @@ function cpuMs(pid: number): number {
 }
 
 async function inProcessReference(runs: number): Promise<number> {
-  // The backends the parties use: the signer's worker pool (as tecdsa's own benchmark), not one thread.
+  // Each party on the backend it uses here: P1 the signer's worker pool, P2 one thread (as a desktop).
   const pool = new ModPowPool();
-  const parties = freshParties(pool, FULL, systemRng);
+  const parties = freshParties(pool, FULL, systemRng, mp);
   const dkg = await runDkg(parties, ringPedersen(), { requestId: randomBytes(32), walletId: randomBytes(32) });
   const ms: number[] = [];
   for (let i = 0; i < runs + 2; i++) {

@@ -17,13 +17,18 @@ export interface LocalParties {
   p2: Identity;
   rng: Rng;
   modPow: ModPow;
+  /** P2's backend when it is not P1's (a desktop exponentiates on its own thread, the signer on a pool). */
+  p2ModPow?: ModPow;
   profile: Profile;
   now?: () => number;
 }
 
-/** Both parties in this process with fresh identities: the reference the services' benchmarks compare with. */
-export function freshParties(modPow: ModPow, profile: Profile, rng: Rng): LocalParties {
-  return { p1: identityFromSeed(rng.bytes(32)), p2: identityFromSeed(rng.bytes(32)), rng, modPow, profile };
+/**
+ * Both parties in this process with fresh identities: the reference the services' benchmarks
+ * compare with, each party on the backend it runs on in the product.
+ */
+export function freshParties(modPow: ModPow, profile: Profile, rng: Rng, p2ModPow?: ModPow): LocalParties {
+  return { p1: identityFromSeed(rng.bytes(32)), p2: identityFromSeed(rng.bytes(32)), rng, modPow, p2ModPow, profile };
 }
 
 type Ms = Record<'P1' | 'P2', number>;
@@ -69,7 +74,10 @@ export async function runDkg(
     { ...base, identity: l.p1, peerPublicKey: l.p2.publicKey, testOnlyShare: extra.x1 },
     extra.paillier,
   );
-  const p2 = new P2Keygen({ ...base, identity: l.p2, peerPublicKey: l.p1.publicKey, testOnlyShare: extra.x2 }, rp);
+  const p2 = new P2Keygen(
+    { ...base, modPow: l.p2ModPow ?? l.modPow, identity: l.p2, peerPublicKey: l.p1.publicKey, testOnlyShare: extra.x2 },
+    rp,
+  );
   const envelopes: Envelope[] = [];
   const ms = { P1: 0, P2: 0 };
   const t0 = performance.now();
@@ -104,6 +112,7 @@ export async function runSign(
   });
   const p2 = new P2Signer({
     ...base,
+    modPow: l.p2ModPow ?? l.modPow,
     identity: l.p2,
     peerPublicKey: l.p1.publicKey,
     share: shares.share2,
