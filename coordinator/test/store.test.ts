@@ -55,6 +55,29 @@ test('an inner transaction is a savepoint: its failure undoes only its own write
   await s.close();
 });
 
+test('inner transactions that overlap are refused and the whole transaction rolls back', async () => {
+  const s = tempStore();
+  const inner = (k: string) =>
+    s.transaction(async () => {
+      await s.run('INSERT INTO t (k, v) VALUES (?, ?)', k, 1);
+      await s.get('SELECT v FROM t WHERE k = ?', k);
+    });
+  await assert.rejects(
+    s.transaction(async () => {
+      await Promise.all([inner('a'), inner('b')]);
+    }),
+    /overlapped/,
+  );
+  assert.equal(await value(s, 'a'), undefined);
+  assert.equal(await value(s, 'b'), undefined);
+  await s.transaction(async () => {
+    await inner('c');
+    await inner('d');
+  });
+  assert.equal(await value(s, 'd'), 1, 'one after the other is fine');
+  await s.close();
+});
+
 test('read-modify-write transactions started together never lose an update', async () => {
   const s = tempStore();
   await s.run('INSERT INTO t (k, v) VALUES (?, ?)', 'n', 0);

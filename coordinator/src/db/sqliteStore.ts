@@ -46,6 +46,8 @@ export function openStore(file: string): SqliteStore {
 interface Tx {
   open: boolean;
   savepoints: number;
+  /** The savepoints open now, innermost last. */
+  nested: string[];
 }
 
 export class SqliteStore implements Store {
@@ -74,7 +76,7 @@ export class SqliteStore implements Store {
     const tx = this.current.getStore();
     if (tx?.open) return this.savepoint(tx, fn);
     return this.inTurn(async () => {
-      const mine: Tx = { open: true, savepoints: 0 };
+      const mine: Tx = { open: true, savepoints: 0, nested: [] };
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const result = await this.current.run(mine, fn);
@@ -100,15 +102,29 @@ export class SqliteStore implements Store {
   private async savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
     const name = `sp${++tx.savepoints}`;
     this.db.exec(`SAVEPOINT ${name}`);
+    tx.nested.push(name);
+    let result: T;
     try {
-      const result = await fn();
-      this.db.exec(`RELEASE ${name}`);
-      return result;
+      result = await fn();
     } catch (e) {
-      this.db.exec(`ROLLBACK TO ${name}`);
-      this.db.exec(`RELEASE ${name}`);
+      this.closeSavepoint(tx, name, true);
       throw e;
     }
+    this.closeSavepoint(tx, name, false);
+    return result;
+  }
+
+  /**
+   * Savepoints nest, they cannot overlap: two inner transactions run side by side (Promise.all in a
+   * transaction) would release or roll back each other's writes, so that is refused loudly and the
+   * whole transaction rolls back.
+   */
+  private closeSavepoint(tx: Tx, name: string, rollback: boolean): void {
+    if (tx.nested[tx.nested.length - 1] !== name)
+      throw new Error('inner transactions overlapped in one transaction: run them one after the other');
+    tx.nested.pop();
+    if (rollback) this.db.exec(`ROLLBACK TO ${name}`);
+    this.db.exec(`RELEASE ${name}`);
   }
 
   /** A statement runs now inside its transaction or when nothing is in progress; else after it. */

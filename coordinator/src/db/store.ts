@@ -21,7 +21,8 @@ export interface Store {
    * Runs fn as one serializable transaction: every get/all/run made in fn's async context joins
    * it, and it commits when fn resolves or rolls back when fn throws. A transaction inside another
    * is a savepoint of the outer one. fn must await nothing but this store (no network, no timers):
-   * a transaction holds the database while it runs.
+   * a transaction holds the database while it runs. Its statements and inner transactions run one
+   * after the other (overlapping inner transactions are refused).
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** The schema version the migrations reached (a backup records it). */
