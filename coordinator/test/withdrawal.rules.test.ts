@@ -1,7 +1,8 @@
 // Withdrawal rules on a real stack: refusals with their codes and no state change, editing
 // voids approvals, 100 concurrent approve/cancel races end in exactly one outcome, the signer
-// going down mid-signing gives SIGNER_UNAVAILABLE and the withdrawal stays signable, and a
-// coordinator restart mid-session never signs or broadcasts twice.
+// going down mid-signing gives SIGNER_UNAVAILABLE and the withdrawal stays signable, a
+// coordinator restart mid-session never signs or broadcasts twice, and a session that times out
+// is ended at the signer at once.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,7 @@ import { startStack, type Stack } from './stack.ts';
 import { MpcSocket, dkgOverWss, signOverWss, p2SignerFor, FrameError } from './p2Client.ts';
 import { envelopeToJson } from '@tandem/tecdsa/envelope';
 import { until } from './until.ts';
+import { latestPermit } from '../src/withdrawals/signRelay.ts';
 
 let s: Stack;
 let alice: { id: string; token: string; device: Identity };
@@ -265,6 +267,15 @@ test('a session with no next message in time is ended: the desktop is told, the 
     50,
   );
   assert.equal(await state(id), 'approved');
+  // The coordinator left the signer's side too: that session ended at once, not at its expiry.
+  const permitId = (await latestPermit(s.coordinator.ctx.store, id))!.permit_id;
+  const signerSession = () =>
+    s.signer.ctx.db.prepare('SELECT state, error_code FROM sign_sessions WHERE permit_id = ?').get(permitId) as {
+      state: string;
+      error_code: string | null;
+    };
+  await until('the signer to end its session', () => signerSession().state !== 'RUNNING' || undefined, 5_000, 20);
+  assert.deepEqual(signerSession(), { state: 'ABANDONED', error_code: 'CALLER_LEFT' });
   await signOverWss(socket, alice.device, s.signerIdentity, share, id, await prepared(id));
 });
 

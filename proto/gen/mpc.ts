@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -178,6 +180,29 @@ export interface FinalizeSigningResponse {
   /** SIGN-6. */
   envelope: Buffer;
   signature: Signature | undefined;
+}
+
+/** One step of a Sign stream; the session id is the stream's, so the steps name none. */
+export interface SignRequest {
+  start?:
+    | StartSigningRequest
+    | undefined;
+  /** SIGN-3. */
+  round?:
+    | Buffer
+    | undefined;
+  /** SIGN-5. */
+  finalize?: Buffer | undefined;
+}
+
+/** The answer to the step of the same name. */
+export interface SignResponse {
+  start?:
+    | StartSigningResponse
+    | undefined;
+  /** SIGN-4. */
+  round?: Buffer | undefined;
+  finalize?: FinalizeSigningResponse | undefined;
 }
 
 export interface GetSigningResultRequest {
@@ -1290,6 +1315,142 @@ export const FinalizeSigningResponse: MessageFns<FinalizeSigningResponse> = {
   },
 };
 
+function createBaseSignRequest(): SignRequest {
+  return { start: undefined, round: undefined, finalize: undefined };
+}
+
+export const SignRequest: MessageFns<SignRequest> = {
+  encode(message: SignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      StartSigningRequest.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.round !== undefined) {
+      writer.uint32(18).bytes(message.round);
+    }
+    if (message.finalize !== undefined) {
+      writer.uint32(26).bytes(message.finalize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = StartSigningRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.round = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.finalize = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSignResponse(): SignResponse {
+  return { start: undefined, round: undefined, finalize: undefined };
+}
+
+export const SignResponse: MessageFns<SignResponse> = {
+  encode(message: SignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      StartSigningResponse.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.round !== undefined) {
+      writer.uint32(18).bytes(message.round);
+    }
+    if (message.finalize !== undefined) {
+      FinalizeSigningResponse.encode(message.finalize, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = StartSigningResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.round = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.finalize = FinalizeSigningResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseGetSigningResultRequest(): GetSigningResultRequest {
   return { permitId: "" };
 }
@@ -1901,6 +2062,24 @@ export const MPCSignerService = {
     responseDeserialize: (value: Buffer): FinalizeSigningResponse => FinalizeSigningResponse.decode(value),
   },
   /**
+   * The same three steps on one stream, in order: `start`, then `round` (SIGN-3), then `finalize`
+   * (SIGN-5), each answered before the next is sent. The session belongs to the stream: a stream
+   * that ends or is cancelled before `finalize` was sent abandons it at once (no waiting for its
+   * expiry), and a failed step ends the stream with the same status and `tandem-error-code` as the
+   * unary call would. The coordinator signs this way: one call's setup instead of three is a few
+   * milliseconds of every signing. A `finalize` whose answer is lost is settled with
+   * GetSigningResult, as after a lost FinalizeSigning.
+   */
+  sign: {
+    path: "/tandem.mpc.v1.MPCSigner/Sign" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SignRequest): Buffer => Buffer.from(SignRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SignRequest => SignRequest.decode(value),
+    responseSerialize: (value: SignResponse): Buffer => Buffer.from(SignResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SignResponse => SignResponse.decode(value),
+  },
+  /**
    * What became of the signing session a permit opened: the coordinator asks after it lost the
    * session (a crash, a timeout on FinalizeSigning), so a signature the signer already produced is
    * recovered instead of the withdrawal being signed a second time. Read-only.
@@ -1979,6 +2158,16 @@ export interface MPCSignerServer extends UntypedServiceImplementation {
   signingRound: handleUnaryCall<SigningRoundRequest, SigningRoundResponse>;
   /** SIGN-5 in, SIGN-6 and the signature out. A failure here after decryption freezes the keyset. */
   finalizeSigning: handleUnaryCall<FinalizeSigningRequest, FinalizeSigningResponse>;
+  /**
+   * The same three steps on one stream, in order: `start`, then `round` (SIGN-3), then `finalize`
+   * (SIGN-5), each answered before the next is sent. The session belongs to the stream: a stream
+   * that ends or is cancelled before `finalize` was sent abandons it at once (no waiting for its
+   * expiry), and a failed step ends the stream with the same status and `tandem-error-code` as the
+   * unary call would. The coordinator signs this way: one call's setup instead of three is a few
+   * milliseconds of every signing. A `finalize` whose answer is lost is settled with
+   * GetSigningResult, as after a lost FinalizeSigning.
+   */
+  sign: handleBidiStreamingCall<SignRequest, SignResponse>;
   /**
    * What became of the signing session a permit opened: the coordinator asks after it lost the
    * session (a crash, a timeout on FinalizeSigning), so a signature the signer already produced is
@@ -2106,6 +2295,18 @@ export interface MPCSignerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FinalizeSigningResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The same three steps on one stream, in order: `start`, then `round` (SIGN-3), then `finalize`
+   * (SIGN-5), each answered before the next is sent. The session belongs to the stream: a stream
+   * that ends or is cancelled before `finalize` was sent abandons it at once (no waiting for its
+   * expiry), and a failed step ends the stream with the same status and `tandem-error-code` as the
+   * unary call would. The coordinator signs this way: one call's setup instead of three is a few
+   * milliseconds of every signing. A `finalize` whose answer is lost is settled with
+   * GetSigningResult, as after a lost FinalizeSigning.
+   */
+  sign(): ClientDuplexStream<SignRequest, SignResponse>;
+  sign(options: Partial<CallOptions>): ClientDuplexStream<SignRequest, SignResponse>;
+  sign(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<SignRequest, SignResponse>;
   /**
    * What became of the signing session a permit opened: the coordinator asks after it lost the
    * session (a crash, a timeout on FinalizeSigning), so a signature the signer already produced is

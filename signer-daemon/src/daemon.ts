@@ -22,6 +22,7 @@ import { DkgService } from './sessions/dkgService.ts';
 import { SigningService } from './sessions/signingService.ts';
 import { RebindService } from './sessions/rebindService.ts';
 import { mpcSignerService } from './grpc/service.ts';
+import { type ServerState } from './grpc/signStream.ts';
 
 export interface RunningSigner {
   ctx: SignerContext;
@@ -100,7 +101,7 @@ export async function startSigner(config: DaemonConfig, opts: { log?: Logger } =
   const dkg = new DkgService(ctx);
   const signing = new SigningService(ctx);
   const rebind = new RebindService(ctx);
-  const state = { accepting: true, inFlight: 0 };
+  const state: ServerState = { accepting: true, inFlight: 0, streams: new Set() };
 
   metrics.gauge('signer_keysets_frozen', 'Keysets currently frozen', () => keysets.countByStatus().FROZEN);
   metrics.gauge('signer_keysets_active', 'Keysets currently active', () => keysets.countByStatus().ACTIVE);
@@ -160,6 +161,7 @@ export async function startSigner(config: DaemonConfig, opts: { log?: Logger } =
       clearInterval(sweeper);
       const deadline = Date.now() + graceMs;
       while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const endStream of [...state.streams]) endStream(); // idle Sign streams would hold tryShutdown
       await new Promise<void>((ok) => server.tryShutdown(() => ok()));
       server.forceShutdown();
       dkg.abortAll();

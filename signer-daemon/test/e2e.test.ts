@@ -7,14 +7,16 @@ import { recoverAddress, serializeTransaction, keccak256, type Hex } from 'viem'
 import { parseSigningPayload, txDigest, serializeSigned } from '@tandem/tecdsa/txDigest';
 import { KeysetStatus, SigningState } from '@tandem/proto/mpc';
 import {
-  Device,
   call,
+  Device,
   devPermitKey,
   issuePermit,
+  newDevice,
   refused,
   signThrough,
   signUpToSign5,
   startTestSigner,
+  stopTestSigner,
   type TestSigner,
 } from './harness.ts';
 
@@ -22,13 +24,9 @@ let t: TestSigner;
 let device: Device;
 before(async () => {
   t = await startTestSigner();
-  const info = await call<{ identityPublicKey: Buffer }>(t.client, 'getSignerInfo', {});
-  device = new Device(info.identityPublicKey);
+  device = await newDevice(t.client);
 });
-after(async () => {
-  t.client.close();
-  await t.signer.close();
-});
+after(() => stopTestSigner(t));
 
 const unsigned = serializeTransaction({
   type: 'eip1559',

@@ -10,16 +10,18 @@ import { encrypt } from '@tandem/tecdsa/paillier';
 import { uniformUnit, systemRng } from '@tandem/tecdsa/rng';
 import { KeysetStatus } from '@tandem/proto/mpc';
 import {
-  Device,
   call,
+  Device,
   devPermitKey,
   envBytes,
   issuePermit,
   mp,
   refused,
+  signerWithKeyset,
   signThrough,
   signUpToSign5,
   startTestSigner,
+  stopTestSigner,
   type TestSigner,
 } from './harness.ts';
 import { runAdmin } from '../src/cli/admin.ts';
@@ -31,16 +33,8 @@ const message = Buffer.from('freeze tests');
 const m32 = txDigest({ type: 'personal', message });
 const payload = { personalMessage: message };
 
-before(async () => {
-  t = await startTestSigner();
-  const info = await call<{ identityPublicKey: Buffer }>(t.client, 'getSignerInfo', {});
-  device = new Device(info.identityPublicKey);
-  await device.dkg(t.client, KS);
-});
-after(async () => {
-  t.client.close();
-  await t.signer.close();
-});
+before(async () => ({ t, device } = await signerWithKeyset(KS)));
+after(() => stopTestSigner(t));
 
 const permit = () => issuePermit(devPermitKey(t.dataDir), { keysetId: KS, txHash: m32 });
 const status = async () =>

@@ -8,8 +8,15 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { MPCSignerClient, type SigningPermit, type RebindPermit, type Keyset } from '@tandem/proto/mpc';
+import {
+  MPCSignerClient,
+  type SigningPermit,
+  type RebindPermit,
+  type Keyset,
+  type StartSigningRequest,
+} from '@tandem/proto/mpc';
 import { permitMac, rebindPermitMac } from '@tandem/proto/permit';
+import { SigningStream } from '@tandem/proto/signStream';
 import { type Identity, identityFromSeed, parseEnvelope, envelopeToJson, type Envelope } from '@tandem/tecdsa/envelope';
 import { P2Keygen } from '@tandem/tecdsa/keygen';
 import { P2Signer, type Signature } from '@tandem/tecdsa/sign';
@@ -53,6 +60,29 @@ export async function startTestSigner(dataDir = tempDir(), patch?: (c: DaemonCon
   return { signer, dataDir, logFile, client };
 }
 
+/** A test signer with one keyset, made by an honest device's DKG (the device keeps its share). */
+export async function signerWithKeyset(
+  keysetId: string,
+  patch?: (c: DaemonConfig) => void,
+): Promise<{ t: TestSigner; device: Device }> {
+  const t = await startTestSigner(undefined, patch);
+  const device = await newDevice(t.client);
+  await device.dkg(t.client, keysetId);
+  return { t, device };
+}
+
+/** A device that pins this signer's identity key. */
+export async function newDevice(client: MPCSignerClient): Promise<Device> {
+  const info = await call<{ identityPublicKey: Buffer }>(client, 'getSignerInfo', {});
+  return new Device(info.identityPublicKey);
+}
+
+/** Stops what startTestSigner started. */
+export async function stopTestSigner(t: TestSigner | undefined): Promise<void> {
+  t?.client.close();
+  await t?.signer.close();
+}
+
 export function connect(port: number, ca: string, cert?: string, key?: string): MPCSignerClient {
   const creds = credentials.createSsl(
     readFileSync(ca),
@@ -94,12 +124,25 @@ export function call<Res>(client: MPCSignerClient, method: Method, req: unknown)
       opts: { deadline: number },
       cb: (e: ServiceError | null, r: Res) => void,
     ) => void;
-    fn.call(client, req, { deadline: Date.now() + 60_000 }, (e, r) => {
-      if (!e) return ok(r);
-      const code = e.metadata?.get(ERROR_CODE_KEY)[0];
-      fail(new CallFailed(e.code, typeof code === 'string' ? code : undefined, e.details ?? e.message));
-    });
+    fn.call(client, req, { deadline: Date.now() + 60_000 }, (e, r) => (e ? fail(callFailed(e)) : ok(r)));
   });
+}
+
+function callFailed(e: ServiceError): CallFailed {
+  const code = e.metadata?.get(ERROR_CODE_KEY)[0];
+  return new CallFailed(e.code, typeof code === 'string' ? code : undefined, e.details ?? e.message);
+}
+
+/** A signing on one Sign stream, as the coordinator drives it; failures are CallFailed, as `call`'s. */
+export function openSigning(client: MPCSignerClient) {
+  const stream = new SigningStream(client, { stepMs: 60_000, streamMs: 120_000 });
+  const mapped = <T>(p: Promise<T>) => p.catch((e: ServiceError) => Promise.reject(callFailed(e)));
+  return {
+    start: (r: StartSigningRequest) => mapped(stream.start(r)),
+    round: (envelope: Uint8Array) => mapped(stream.round(envelope)),
+    finalize: (envelope: Uint8Array) => mapped(stream.finalize(envelope)),
+    cancel: () => stream.cancel(),
+  };
 }
 
 /** Asserts a call fails with `code`; returns the failure. */
@@ -181,7 +224,7 @@ export class Device {
   }
 }
 
-/** A whole signing through the signer with an honest P2. */
+/** A whole signing through the signer with an honest P2, on one Sign stream as the coordinator signs. */
 export async function signThrough(
   client: MPCSignerClient,
   device: Device,
@@ -190,14 +233,26 @@ export async function signThrough(
   payload: { unsignedTx?: Uint8Array; personalMessage?: Uint8Array },
   permit: SigningPermit,
 ): Promise<{ signature: Signature; fromSigner: { r: Buffer; s: Buffer; recoveryId: number } }> {
-  const { sessionId, sign5, p2 } = await signUpToSign5(client, device, keysetId, m32, payload, permit);
-  const f = await call<{ envelope: Buffer; signature: { r: Buffer; s: Buffer; recoveryId: number } }>(
-    client,
-    'finalizeSigning',
-    { sessionId, envelope: envBytes(sign5) },
-  );
-  const done = await p2.receive(parseEnv(f.envelope));
-  return { signature: done.result!, fromSigner: f.signature };
+  const p2 = device.signer(m32);
+  const stream = openSigning(client);
+  try {
+    const bytes = (b?: Uint8Array) => (b === undefined ? undefined : Buffer.from(b));
+    const s = await stream.start({
+      keysetId,
+      permit,
+      unsignedTx: bytes(payload.unsignedTx),
+      personalMessage: bytes(payload.personalMessage),
+      envelope: envBytes(p2.start().send!),
+    });
+    const sign3 = (await p2.receive(parseEnv(s.envelope))).send!;
+    const sign5 = (await p2.receive(parseEnv(await stream.round(envBytes(sign3))))).send!;
+    const f = await stream.finalize(envBytes(sign5));
+    const done = await p2.receive(parseEnv(f.envelope));
+    return { signature: done.result!, fromSigner: f.signature! };
+  } catch (e) {
+    stream.cancel();
+    throw e;
+  }
 }
 
 /** The development permit key the signer exported for the local coordinator. */

@@ -21,9 +21,9 @@ import { systemRng } from '@tandem/tecdsa/rng';
 import { FULL } from '@tandem/tecdsa/params';
 import { KeysetStatus, type Keyset, type SigningPermit } from '@tandem/proto/mpc';
 import {
+  call,
   CallFailed,
   Device,
-  call,
   devPermitKey,
   envBytes,
   issuePermit,
@@ -32,9 +32,10 @@ import {
   readDb,
   refused,
   ringPedersen,
+  signerWithKeyset,
   signThrough,
   signUpToSign5,
-  startTestSigner,
+  stopTestSigner,
   type TestSigner,
 } from './harness.ts';
 
@@ -48,16 +49,12 @@ const payload = { personalMessage: message };
 const stranger = identityFromSeed(randomBytes(32));
 
 before(async () => {
-  t = await startTestSigner();
-  const info = await call<{ identityPublicKey: Buffer }>(t.client, 'getSignerInfo', {});
-  device = new Device(info.identityPublicKey);
-  await device.dkg(t.client, KS);
+  ({ t, device } = await signerWithKeyset(KS));
   db = readDb(t.dataDir);
 });
 after(async () => {
   db?.close();
-  t?.client.close();
-  await t?.signer.close();
+  await stopTestSigner(t);
   if (t) rmSync(t.dataDir, { recursive: true, force: true }); // holds a KEK and a share
 });
 

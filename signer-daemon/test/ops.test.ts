@@ -8,14 +8,16 @@ import { credentials } from '@grpc/grpc-js';
 import { txDigest } from '@tandem/tecdsa/txDigest';
 import { KeysetStatus } from '@tandem/proto/mpc';
 import {
-  Device,
   call,
+  Device,
   devPermitKey,
+  envBytes,
   issuePermit,
   refused,
+  signerWithKeyset,
   signUpToSign5,
   startTestSigner,
-  envBytes,
+  stopTestSigner,
   type TestSigner,
 } from './harness.ts';
 
@@ -27,19 +29,13 @@ const m32 = txDigest({ type: 'personal', message });
 const payload = { personalMessage: message };
 
 before(async () => {
-  t = await startTestSigner(undefined, (c) => {
+  ({ t, device } = await signerWithKeyset(KS, (c) => {
     c.limits.signingRate.perKeyset = { perSecond: 1, burst: 4 };
     c.limits.maxSigningSessionsPerKeyset = 2;
     c.limits.signSessionTtlMs = 1_500;
-  });
-  const info = await call<{ identityPublicKey: Buffer }>(t.client, 'getSignerInfo', {});
-  device = new Device(info.identityPublicKey);
-  await device.dkg(t.client, KS);
+  }));
 });
-after(async () => {
-  t.client.close();
-  await t.signer.close();
-});
+after(() => stopTestSigner(t));
 
 const permit = () => issuePermit(devPermitKey(t.dataDir), { keysetId: KS, txHash: m32 });
 const rows = () =>

@@ -7,14 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { txDigest } from '@tandem/tecdsa/txDigest';
 import { permitMac } from '@tandem/proto/permit';
 import {
+  call,
   CallFailed,
   Device,
-  call,
   devPermitKey,
   issuePermit,
+  newDevice,
   refused,
+  signerWithKeyset,
   signThrough,
   startTestSigner,
+  stopTestSigner,
   type TestSigner,
 } from './harness.ts';
 import { type SigningPermit } from '@tandem/proto/mpc';
@@ -26,16 +29,10 @@ const message = Buffer.from('permit tests');
 const m32 = txDigest({ type: 'personal', message });
 
 before(async () => {
-  t = await startTestSigner();
-  const info = await call<{ identityPublicKey: Buffer }>(t.client, 'getSignerInfo', {});
-  device = new Device(info.identityPublicKey);
-  await device.dkg(t.client, KS);
-  await new Device(info.identityPublicKey).dkg(t.client, 'permits-other');
+  ({ t, device } = await signerWithKeyset(KS));
+  await (await newDevice(t.client)).dkg(t.client, 'permits-other');
 });
-after(async () => {
-  t.client.close();
-  await t.signer.close();
-});
+after(() => stopTestSigner(t));
 
 const key = () => devPermitKey(t.dataDir);
 const start = (permit: SigningPermit, keysetId = KS, payload: object = { personalMessage: message }) =>

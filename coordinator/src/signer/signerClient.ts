@@ -1,10 +1,12 @@
-// The coordinator's client of the bank signer (MPCSigner over mutual TLS). Every call has a
-// deadline; only the read-only calls are retried, because a retried StartSigning would spend
-// another permit and a retried round could race the original. Failures become SignerCallError
-// with the signer's stable code, or SIGNER_UNAVAILABLE when it could not be reached.
+// The coordinator's client of the bank signer (MPCSigner over mutual TLS). Every call, and every
+// step of a signing stream, has a deadline; only the read-only calls are retried, because a
+// retried start would spend another permit and a retried round could race the original. Failures
+// become SignerCallError with the signer's stable code, or SIGNER_UNAVAILABLE when it could not be
+// reached. A signing runs on one Sign stream (its three steps cost one call's setup).
 
 import { readFileSync } from 'node:fs';
 import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { SigningStream } from '@tandem/proto/signStream';
 import {
   MPCSignerClient,
   type FinalizeDKGResponse,
@@ -42,13 +44,23 @@ export interface SignerEndpoint {
   clientKey: string;
 }
 
+/** One signing session at the signer, on its own Sign stream: start, round, finalize, in order. */
+export interface SignerSigning {
+  /** Permit, transaction and SIGN-1 in; the signer's session id and SIGN-2 out. */
+  start(r: StartSigningRequest): Promise<StartSigningResponse>;
+  /** SIGN-3 in, SIGN-4 out. */
+  round(envelope: Uint8Array): Promise<Uint8Array>;
+  /** SIGN-5 in, SIGN-6 and the signature out. */
+  finalize(envelope: Uint8Array): Promise<FinalizeSigningResponse>;
+  /** Leaves the session: the signer abandons it at once unless SIGN-5 reached it. */
+  cancel(): void;
+}
+
 export interface SignerCalls {
   startDkg(r: StartDKGRequest): Promise<StartDKGResponse>;
   dkgRound(sessionId: string, envelope: Uint8Array): Promise<Uint8Array>;
   finalizeDkg(sessionId: string, envelope: Uint8Array): Promise<FinalizeDKGResponse>;
-  startSigning(r: StartSigningRequest): Promise<StartSigningResponse>;
-  signingRound(sessionId: string, envelope: Uint8Array): Promise<Uint8Array>;
-  finalizeSigning(sessionId: string, envelope: Uint8Array): Promise<FinalizeSigningResponse>;
+  openSigning(): SignerSigning;
   getSigningResult(permitId: string): Promise<GetSigningResultResponse>;
   getKeyset(keysetId: string): Promise<GetKeysetResponse>;
   getSignerInfo(): Promise<GetSignerInfoResponse>;
@@ -67,6 +79,9 @@ function toError(e: ServiceError): SignerCallError {
     `the bank signer is unreachable (${e.details || e.message})`,
   );
 }
+
+/** A Sign stream's own deadline: a backstop well beyond any signing session's life. */
+const SIGNING_STREAM_MS = 10 * 60_000;
 
 export function connectSigner(
   ep: SignerEndpoint,
@@ -112,10 +127,19 @@ export function connectSigner(
     dkgRound: async (sessionId, envelope) =>
       (await unary<object, { envelope: Buffer }>('dkgRound', { sessionId, envelope }, dkgDeadline)).envelope,
     finalizeDkg: (sessionId, envelope) => unary('finalizeDkg', { sessionId, envelope }),
-    startSigning: (r) => unary('startSigning', r),
-    signingRound: async (sessionId, envelope) =>
-      (await unary<object, { envelope: Buffer }>('signingRound', { sessionId, envelope })).envelope,
-    finalizeSigning: (sessionId, envelope) => unary('finalizeSigning', { sessionId, envelope }),
+    openSigning: () => {
+      const stream = new SigningStream(client, { stepMs: deadline, streamMs: SIGNING_STREAM_MS });
+      const mapped =
+        <A extends unknown[], R>(step: (...a: A) => Promise<R>) =>
+        (...a: A) =>
+          step(...a).catch((e: ServiceError) => Promise.reject(toError(e)));
+      return {
+        start: mapped((r: StartSigningRequest) => stream.start(r)),
+        round: mapped((envelope: Uint8Array) => stream.round(envelope)),
+        finalize: mapped((envelope: Uint8Array) => stream.finalize(envelope)),
+        cancel: () => stream.cancel(),
+      };
+    },
     getSigningResult: (permitId) => idempotent('getSigningResult', { permitId }),
     getKeyset: (keysetId) => idempotent('getKeyset', { keysetId }),
     getSignerInfo: () => idempotent('getSignerInfo', {}),

@@ -1,6 +1,6 @@
-// Relays a withdrawal's signing between the wallet's signer desktop and the bank signer:
-// SIGN-1 → StartSigning (with a fresh permit and the unsigned transaction, whose digest the
-// signer computes itself), SIGN-3 → SigningRound, SIGN-5 → FinalizeSigning. The returned
+// Relays a withdrawal's signing between the wallet's signer desktop and the bank signer, on one
+// Sign stream per session: SIGN-1 → start (with a fresh permit and the unsigned transaction, whose
+// digest the signer computes itself), SIGN-3 → round, SIGN-5 → finalize. The returned
 // signature must recover to the wallet's address before the signed transaction is stored; the
 // broadcaster then sends it. A session that breaks off returns the withdrawal to approved.
 //
@@ -17,7 +17,7 @@ import { ApiError } from '../errors.ts';
 import { type AuthenticatedUser } from '../auth/guard.ts';
 import { WalletRepo } from '../wallets/repo.ts';
 import { txHashOf } from '../chain/broadcast.ts';
-import { SignerCallError } from '../signer/signerClient.ts';
+import { SignerCallError, type SignerSigning } from '../signer/signerClient.ts';
 import { type MpcMessage } from '../mpc/messages.ts';
 import { type RelaySession, type RelaySessions } from '../mpc/relaySessions.ts';
 import { issuePermit, type PermitKey } from '../permits/issuer.ts';
@@ -108,6 +108,8 @@ export class SignRelay {
   private readonly wallets: WalletRepo;
   /** The permit each live signing session was opened with. */
   private readonly permits = new WeakMap<RelaySession, string>();
+  /** Each live signing session's stream to the signer. */
+  private readonly streams = new WeakMap<RelaySession, SignerSigning>();
 
   constructor(
     private readonly ctx: CoordinatorContext,
@@ -157,7 +159,10 @@ export class SignRelay {
       onAbort: (reason, session) => {
         const permitId = this.permits.get(session);
         if (permitId === undefined) endedEarly = reason;
-        else if (!session.finalizing) return this.backToApproved(msg.withdrawalId, permitId, reason);
+        else if (!session.finalizing) {
+          this.streams.get(session)?.cancel(); // the signer ends its side at once
+          return this.backToApproved(msg.withdrawalId, permitId, reason);
+        }
         return undefined;
       },
     });
@@ -206,8 +211,10 @@ export class SignRelay {
       throw new ApiError('INVALID_STATE', 'the signing session ended');
     }
     let sign2: Uint8Array;
+    const stream = c.signer.openSigning();
+    this.streams.set(s, stream);
     try {
-      const res = await c.signer.startSigning({
+      const res = await stream.start({
         keysetId: wallet.keysetId,
         permit,
         unsignedTx: Buffer.from(signingPayload(tx)),
@@ -238,7 +245,7 @@ export class SignRelay {
     this.sessions.hold(s);
     try {
       if (s.rounds === 0) {
-        const sign4 = await c.signer.signingRound(s.signerSessionId, utf8(msg.envelope));
+        const sign4 = await this.streams.get(s)!.round(utf8(msg.envelope));
         s.rounds++;
         return { type: 'sign_round', sessionId: s.id, envelope: text(sign4) };
       }
@@ -252,7 +259,7 @@ export class SignRelay {
       );
       let res;
       try {
-        res = await c.signer.finalizeSigning(s.signerSessionId, utf8(msg.envelope));
+        res = await this.streams.get(s)!.finalize(utf8(msg.envelope));
       } catch (e) {
         // A definite refusal from the signer means no signature; a lost answer may hide one.
         if (e instanceof SignerCallError && e.code !== 'SIGNER_UNAVAILABLE' && e.code !== 'SIGNER_TIMEOUT')

@@ -6,7 +6,18 @@ import { Metadata, status, type ServerUnaryCall, type sendUnaryData, type Servic
 import { TecdsaError } from '@tandem/tecdsa/errors';
 import { envelopeToJson, type Envelope } from '@tandem/tecdsa/envelope';
 import { bigToBytes } from '@tandem/tecdsa/bytes';
-import { type Keyset as ProtoKeyset, KeysetStatus, type MPCSignerServer, SigningState } from '@tandem/proto/mpc';
+import { type Signature } from '@tandem/tecdsa/sign';
+import {
+  type FinalizeSigningRequest,
+  type FinalizeSigningResponse,
+  type Keyset as ProtoKeyset,
+  KeysetStatus,
+  type MPCSignerServer,
+  type Signature as ProtoSignature,
+  SigningState,
+  type SigningRoundRequest,
+  type StartSigningResponse,
+} from '@tandem/proto/mpc';
 import { SignerError, protocolStatus } from '../errors.ts';
 import { type SignerContext } from '../context.ts';
 import { type Keyset } from '../store/keysets.ts';
@@ -15,6 +26,7 @@ import { type SigningService } from '../sessions/signingService.ts';
 import { type RebindService } from '../sessions/rebindService.ts';
 import { keysetIdOf } from '../sessions/inputs.ts';
 import { certIdentity } from '@tandem/common/devPki';
+import { signStream, type ServerState, type SignSteps } from './signStream.ts';
 
 export const ERROR_CODE_KEY = 'tandem-error-code';
 
@@ -32,6 +44,19 @@ const STATUS: Record<Keyset['status'], KeysetStatus> = {
   FROZEN: KeysetStatus.KEYSET_STATUS_FROZEN,
   RETIRED: KeysetStatus.KEYSET_STATUS_RETIRED,
 };
+
+/** The answers to the three signing steps, the same for the unary calls and a Sign stream. */
+function signingStarted(out: { sessionId: string; envelope: Envelope }): StartSigningResponse {
+  return { sessionId: out.sessionId, envelope: bytes(out.envelope) };
+}
+
+function signingFinalized(out: { envelope: Envelope; signature: Signature }): FinalizeSigningResponse {
+  return { envelope: bytes(out.envelope), signature: signatureToProto(out.signature) };
+}
+
+function signatureToProto(sig: Signature): ProtoSignature {
+  return { r: Buffer.from(bigToBytes(sig.r, 32)), s: Buffer.from(bigToBytes(sig.s, 32)), recoveryId: sig.recid };
+}
 
 export function keysetToProto(k: Keyset): ProtoKeyset {
   return {
@@ -76,7 +101,7 @@ export interface PeerCheck {
 const identities = new Map<string, string | undefined>();
 
 /** The verified client certificate's identity (TLS already checked the chain). */
-function peerIdentity(call: ServerUnaryCall<unknown, unknown>): string | undefined {
+function peerIdentity(call: Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext'>): string | undefined {
   const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
   if (!raw) return undefined;
   const key = raw.toString('base64');
@@ -93,37 +118,52 @@ export function mpcSignerService(
   signing: SigningService,
   rebind: RebindService,
   peers: PeerCheck,
-  state: { accepting: boolean; inFlight: number },
+  state: ServerState,
 ): MPCSignerServer {
+  /**
+   * One call, or one step of a Sign stream: the shutdown and peer checks, the handler, metrics.
+   * Never rejects: a failure comes back as the status to end the call with.
+   */
+  const run = async <Res>(
+    name: string,
+    call: Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext'>,
+    fn: () => Promise<Res>,
+  ): Promise<{ ok: Res } | { error: ServiceError }> => {
+    const started = performance.now();
+    state.inFlight++;
+    try {
+      if (!state.accepting) throw new SignerError('SHUTTING_DOWN', 'the signer is shutting down');
+      const peer = peerIdentity(call);
+      if (peer === undefined || !peers.allowed.includes(peer))
+        throw new SignerError('PEER_NOT_ALLOWED', 'this client certificate is not allowed to call the signer');
+      const ok = await fn();
+      ctx.metrics.observe('signer_rpc_seconds', 'gRPC handler latency', (performance.now() - started) / 1000);
+      return { ok };
+    } catch (e) {
+      const { error, code } = toServiceError(e);
+      ctx.metrics.inc('signer_rpc_errors_total', 'gRPC calls that failed', { method: name, code });
+      if (code.startsWith('PERMIT_')) ctx.metrics.inc('signer_permit_refusals_total', 'Permits refused', { code });
+      if (code === 'INTERNAL') ctx.log.error({ method: name, err: e }, 'internal error');
+      else ctx.log.info({ method: name, code }, 'call refused');
+      return { error };
+    } finally {
+      state.inFlight--;
+    }
+  };
+
   const handle =
     <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) =>
-    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-      const started = performance.now();
-      state.inFlight++;
-      const run = async (): Promise<Res> => {
-        if (!state.accepting) throw new SignerError('SHUTTING_DOWN', 'the signer is shutting down');
-        const peer = peerIdentity(call);
-        if (peer === undefined || !peers.allowed.includes(peer))
-          throw new SignerError('PEER_NOT_ALLOWED', 'this client certificate is not allowed to call the signer');
-        return fn(call.request);
-      };
-      run().then(
-        (res) => {
-          state.inFlight--;
-          ctx.metrics.observe('signer_rpc_seconds', 'gRPC handler latency', (performance.now() - started) / 1000);
-          callback(null, res);
-        },
-        (e: unknown) => {
-          state.inFlight--;
-          const { error, code } = toServiceError(e);
-          ctx.metrics.inc('signer_rpc_errors_total', 'gRPC calls that failed', { method: name, code });
-          if (code.startsWith('PERMIT_')) ctx.metrics.inc('signer_permit_refusals_total', 'Permits refused', { code });
-          if (code === 'INTERNAL') ctx.log.error({ method: name, err: e }, 'internal error');
-          else ctx.log.info({ method: name, code }, 'call refused');
-          callback(error, null);
-        },
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void =>
+      void run(name, call, () => fn(call.request)).then((r) =>
+        'ok' in r ? callback(null, r.ok) : callback(r.error, null),
       );
-    };
+
+  const steps: SignSteps = {
+    start: async (r) => signingStarted(await signing.start(r)),
+    round: async (sessionId, envelope) => bytes(await signing.round(sessionId, envelope)),
+    finalize: async (sessionId, envelope) => signingFinalized(await signing.finalize(sessionId, envelope)),
+    abandon: (sessionId) => signing.abandon(sessionId),
+  };
 
   return {
     startDkg: handle('StartDKG', async (r) => {
@@ -139,30 +179,12 @@ export function mpcSignerService(
     finalizeDkg: handle('FinalizeDKG', async (r) => ({
       keyset: keysetToProto(await dkg.finalize(r.sessionId, r.envelope)),
     })),
-    startSigning: handle('StartSigning', async (r) => {
-      const out = await signing.start({
-        keysetId: r.keysetId,
-        permit: r.permit,
-        unsignedTx: r.unsignedTx,
-        personalMessage: r.personalMessage,
-        envelope: r.envelope,
-      });
-      return { sessionId: out.sessionId, envelope: bytes(out.envelope) };
-    }),
-    signingRound: handle('SigningRound', async (r) => ({
-      envelope: bytes(await signing.round(r.sessionId, r.envelope)),
+    startSigning: handle('StartSigning', steps.start),
+    signingRound: handle('SigningRound', async (r: SigningRoundRequest) => ({
+      envelope: await steps.round(r.sessionId, r.envelope),
     })),
-    finalizeSigning: handle('FinalizeSigning', async (r) => {
-      const out = await signing.finalize(r.sessionId, r.envelope);
-      return {
-        envelope: bytes(out.envelope),
-        signature: {
-          r: Buffer.from(bigToBytes(out.signature.r, 32)),
-          s: Buffer.from(bigToBytes(out.signature.s, 32)),
-          recoveryId: out.signature.recid,
-        },
-      };
-    }),
+    finalizeSigning: handle('FinalizeSigning', (r: FinalizeSigningRequest) => steps.finalize(r.sessionId, r.envelope)),
+    sign: signStream(steps, run, state, (e) => toServiceError(e).error),
     getSigningResult: handle('GetSigningResult', async (r) => {
       if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(r.permitId)) throw new SignerError('BAD_REQUEST', 'permit_id is malformed');
       const out = signing.result(r.permitId);
@@ -170,11 +192,7 @@ export function mpcSignerService(
         state: SIGNING_STATE[out.state],
         keysetId: out.keysetId,
         txHash: Buffer.from(out.txHash),
-        signature: out.signature && {
-          r: Buffer.from(bigToBytes(out.signature.r, 32)),
-          s: Buffer.from(bigToBytes(out.signature.s, 32)),
-          recoveryId: out.signature.recid,
-        },
+        signature: out.signature && signatureToProto(out.signature),
       };
     }),
     getKeyset: handle('GetKeyset', async (r) => ({

@@ -34,6 +34,19 @@ export class SessionRegistry<S extends Session<unknown>> {
     this.live.delete(id);
   }
 
+  /**
+   * Removes a session its caller left (a Sign stream that ended), cancelling it if it still runs
+   * (`abandoned` is told, to record it). A session in a call right now is left to finish.
+   */
+  end(id: string, abandoned: (e: LiveSession<S>) => void): void {
+    const e = this.live.get(id);
+    if (!e || e.busy > 0) return;
+    this.live.delete(id);
+    if (e.session.done || e.session.error) return;
+    e.session.cancel('E_SESSION');
+    abandoned(e);
+  }
+
   /** Sessions of this keyset that are still running (not finished, not failed). */
   running(keysetId?: string): number {
     let n = 0;

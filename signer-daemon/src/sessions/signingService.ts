@@ -180,6 +180,11 @@ export class SigningService {
     return { ...base, state: 'ENDED' };
   }
 
+  /** Ends a session whose Sign stream ended before it finished (never one in FinalizeSigning). */
+  abandon(sessionId: string): void {
+    this.sessions.end(sessionId, (e) => this.endSession(e.id, 'ABANDONED', 'CALLER_LEFT'));
+  }
+
   /** Ends expired sessions (a timeout never freezes). Returns how many. */
   sweep(): number {
     return this.sessions.sweep(this.ctx.now(), (e) => this.endSession(e.id, 'ABANDONED', 'E_TIMEOUT'));
