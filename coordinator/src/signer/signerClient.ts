@@ -70,6 +70,10 @@ export interface SignerCalls {
 
 function toError(e: ServiceError): SignerCallError {
   const code = e.metadata?.get(SIGNER_ERROR_CODE_KEY)[0];
+  // A signer on its way down is, to its callers, unavailable: the same code as once it is gone
+  // (and a SIGN-5 it refused this way is treated as possibly handled, which is the safe side).
+  if (code === 'SHUTTING_DOWN')
+    return new SignerCallError('SIGNER_UNAVAILABLE', e.code, 'the bank signer is shutting down');
   if (typeof code === 'string') return new SignerCallError(code, e.code, e.details || e.message);
   if (e.code === status.DEADLINE_EXCEEDED)
     return new SignerCallError('SIGNER_TIMEOUT', e.code, 'the signer did not answer in time');
