@@ -40,11 +40,7 @@ export class SessionRegistry<S extends Session<unknown>> {
    */
   end(id: string, abandoned: (e: LiveSession<S>) => void): void {
     const e = this.live.get(id);
-    if (!e || e.busy > 0) return;
-    this.live.delete(id);
-    if (e.session.done || e.session.error) return;
-    e.session.cancel('E_SESSION');
-    abandoned(e);
+    if (e && e.busy === 0) this.remove(e, 'E_SESSION', abandoned);
   }
 
   /** Sessions of this keyset that are still running (not finished, not failed). */
@@ -63,11 +59,8 @@ export class SessionRegistry<S extends Session<unknown>> {
     let n = 0;
     for (const e of this.live.values()) {
       if (e.busy === 0 && e.expiresAt <= now) {
-        this.live.delete(e.id);
+        this.remove(e, 'E_TIMEOUT', abandoned);
         n++;
-        if (e.session.done || e.session.error) continue;
-        e.session.cancel('E_TIMEOUT');
-        abandoned(e);
       }
     }
     return n;
@@ -75,12 +68,15 @@ export class SessionRegistry<S extends Session<unknown>> {
 
   /** Shutdown: every running session is cancelled (never resumed with its nonce) and removed. */
   cancelAll(abandoned: (e: LiveSession<S>) => void): void {
-    for (const e of this.live.values()) {
-      this.live.delete(e.id);
-      if (e.session.done || e.session.error) continue;
-      e.session.cancel('E_SESSION');
-      abandoned(e);
-    }
+    for (const e of this.live.values()) this.remove(e, 'E_SESSION', abandoned);
+  }
+
+  /** Removes a session; one still running is cancelled (`code`) and `abandoned` is told. */
+  private remove(e: LiveSession<S>, code: 'E_TIMEOUT' | 'E_SESSION', abandoned: (e: LiveSession<S>) => void): void {
+    this.live.delete(e.id);
+    if (e.session.done || e.session.error) return;
+    e.session.cancel(code);
+    abandoned(e);
   }
 
   all(): LiveSession<S>[] {
