@@ -3,15 +3,12 @@
 // TH("envelope", [U32(v), Str(kind), requestId, U32(round), Str(from), Str(to), body], 512).
 // Verification is strict RFC 8032: canonical encodings, S < L, cofactorless equation.
 
-import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
 import { TecdsaError } from './errors.ts';
-import { base64url, bytesToBig, bytesToHex, concatBytes, fromBase64url, hexToBytes, u32, utf8 } from './bytes.ts';
+import { base64url, bytesToHex, fromBase64url, hexToBytes, u32, utf8 } from './bytes.ts';
+import { ed25519PublicKey, ed25519Sign, verifyEd25519Strict } from './ed25519.ts';
 import { th } from './hash.ts';
 import { MAX_ENVELOPE_BYTES, frame, unframe } from './encoding.ts';
 import { parseFlatJson } from './strictJson.ts';
-
-ed.hashes.sha512 = sha512;
 
 export type Kind = 'kg' | 'sign';
 export type Party = 'P1' | 'P2';
@@ -37,7 +34,7 @@ export interface Identity {
 
 export function identityFromSeed(seed: Uint8Array): Identity {
   if (seed.length !== 32) throw new TecdsaError('E_INPUT', 'identity seed must be 32 bytes');
-  return { secretKey: seed, publicKey: ed.getPublicKey(seed) };
+  return { secretKey: seed, publicKey: ed25519PublicKey(seed) };
 }
 
 export function envelopeDigest(e: UnsignedEnvelope): Uint8Array {
@@ -45,27 +42,7 @@ export function envelopeDigest(e: UnsignedEnvelope): Uint8Array {
 }
 
 export function signEnvelope(id: Identity, e: UnsignedEnvelope): Envelope {
-  return { ...e, sig: ed.sign(envelopeDigest(e), id.secretKey) };
-}
-
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-
-/** Strict Ed25519 verification; false on any defect. */
-export function verifyEd25519Strict(sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): boolean {
-  if (sig.length !== 64 || publicKey.length !== 32) return false;
-  try {
-    const A = ed.Point.fromBytes(publicKey, false); // zip215=false: rejects non-canonical y
-    const R = ed.Point.fromBytes(sig.subarray(0, 32), false);
-    const S = bytesToBig(sig.subarray(32).slice().reverse());
-    if (S >= L) return false;
-    const k = bytesToBig(sha512(concatBytes(sig.subarray(0, 32), publicKey, msg)).reverse()) % L;
-    // cofactorless: [S]B = R + [k]A
-    const SB = S === 0n ? ed.Point.ZERO : ed.Point.BASE.multiplyUnsafe(S);
-    const kA = k === 0n ? ed.Point.ZERO : A.multiplyUnsafe(k);
-    return SB.equals(R.add(kA));
-  } catch {
-    return false;
-  }
+  return { ...e, sig: ed25519Sign(id, envelopeDigest(e)) };
 }
 
 /** E_AUTH unless `sig` is the registered peer's signature over this envelope. */
