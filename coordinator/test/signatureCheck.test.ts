@@ -3,11 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { SECP256K1_N, secp } from '@tandem/tecdsa/curve';
 import { recoversTo } from '../src/withdrawals/signatureCheck.ts';
-
-secp.hashes.hmacSha256 ??= (k: Uint8Array, m: Uint8Array) => createHmac('sha256', k).update(m).digest();
 
 test('a signature counts only if it is low-s and recovers, with its own recovery id, to the wallet key', () => {
   const key = secp.utils.randomSecretKey();
