@@ -12,7 +12,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { bytesToBig, concatBytes } from './bytes.ts';
+import { bytesToBig, concatBytes, equalBytes } from './bytes.ts';
 
 ed.hashes.sha512 = sha512;
 
@@ -49,15 +49,11 @@ const NATIVE = ((): boolean => {
     const pub = ed.getPublicKey(seed);
     const msg = new Uint8Array(64).fill(1);
     const want = ed.sign(msg, seed);
-    return equal(nativeSign(seed, pub, msg), want) && verify(null, msg, spki(pub), want);
+    return equalBytes(nativeSign(seed, pub, msg), want) && verify(null, msg, spki(pub), want);
   } catch {
     return false;
   }
 })();
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a).equals(Buffer.from(b));
-}
 
 export function ed25519Sign(id: { secretKey: Uint8Array; publicKey: Uint8Array }, msg: Uint8Array): Uint8Array {
   return NATIVE ? nativeSign(id.secretKey, id.publicKey, msg) : ed.sign(msg, id.secretKey);
