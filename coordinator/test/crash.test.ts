@@ -83,6 +83,22 @@ async function crash(): Promise<void> {
   await dropped;
 }
 
+/**
+ * SIGKILLs the coordinator synchronously in the desktop's 'message' handler of the first frame of
+ * this type on the current socket; returns what that frame was, once it came.
+ */
+function killOnFrame(type: string): () => Frame | undefined {
+  let seen: Frame | undefined;
+  socket.ws.on('message', (data) => {
+    const f = JSON.parse(data.toString()) as Frame;
+    if (f.type === type && !seen) {
+      seen = f;
+      child.proc.kill('SIGKILL');
+    }
+  });
+  return () => seen;
+}
+
 /** Starts the coordinator again on the same data directory and port, and reconnects the desktop. */
 async function restart(signerPort?: number): Promise<void> {
   await startCoordinator(signerPort);
@@ -278,7 +294,7 @@ test('(a) killed after SIGN-2: back to approved (signing_aborted, RESTART) after
   assert.equal((await cdb.audit.verify()).ok, true);
 });
 
-test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, one tx for its nonce, one signature', async (t) => {
+test('(b) killed the moment sign_complete arrives: after the restart it is confirmed, one tx for its nonce, one signature', async (t) => {
   const to = ('0x' + randomBytes(20).toString('hex')) as Hex;
   const amount = parseEther('1.5');
   const id = await approvedWithdrawal(to, amount);
@@ -286,25 +302,17 @@ test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, o
   const chainNonceBefore = await chain.getTransactionCount({ address, blockTag: 'pending' });
   assert.equal(BigInt(chainNonceBefore), nonce, 'nothing else in flight from the wallet');
 
-  // The kill happens synchronously in the 'message' handler of the sign_complete frame.
-  let killedAt: Frame | undefined;
-  socket.ws.on('message', (data) => {
-    const f = JSON.parse(data.toString()) as Frame;
-    if (f.type === 'sign_complete' && !killedAt) {
-      killedAt = f;
-      child.proc.kill('SIGKILL');
-    }
-  });
+  const killedAt = killOnFrame('sign_complete');
   const dropped = socket.closed();
   const { complete, signature } = await signOverWss(socket, alice.device, signerIdentity, share, id, m32);
   assert.ok(signature.r > 0n, 'the desktop got a valid signature');
-  assert.deepEqual(killedAt, complete);
+  assert.deepEqual(killedAt(), complete);
   const txHash = complete['txHash'] as Hex;
   await child.kill();
   assert.equal(child.proc.signalCode, 'SIGKILL');
   await dropped;
 
-  // What the kill left: the signed transaction is stored (it is committed before SIGN-6 is sent);
+  // What the kill left: the signed transaction is stored (it is committed before sign_complete is sent);
   // whether the broadcaster got it to the node first is a race, and either is fine.
   const left = await row(id);
   assert.ok(['signed', 'broadcast'].includes(left.state), `state at the kill: ${left.state}`);
@@ -353,6 +361,41 @@ test('(b) killed the moment SIGN-6 arrives: after the restart it is confirmed, o
     envelope: envelopeToJson(p2For(m32).start().send!),
   });
   assert.equal(restartAgain['code'], 'INVALID_STATE');
+});
+
+test('(b2) killed the moment SIGN-6 goes ahead (sign_result), before or while it is stored: paid once, one signature', async (t) => {
+  const to = ('0x' + randomBytes(20).toString('hex')) as Hex;
+  const amount = parseEther('0.75');
+  const id = await approvedWithdrawal(to, amount);
+  const { m32, nonce } = await prepared(id, to, amount);
+  const chainNonceBefore = await chain.getTransactionCount({ address, blockTag: 'pending' });
+
+  const killedAt = killOnFrame('sign_result');
+  const dropped = socket.closed();
+  const outcome = await signOverWss(socket, alice.device, signerIdentity, share, id, m32).catch((e: Error) => e);
+  assert.ok(killedAt(), 'sign_result came ahead of the reply');
+  assert.ok(outcome instanceof Error, 'the desktop never got sign_complete');
+  await child.kill();
+  await dropped;
+  const left = await row(id);
+  assert.ok(['signing', 'signed', 'broadcast'].includes(left.state), `state at the kill: ${left.state}`);
+  t.diagnostic(`at the kill: withdrawal ${left.state}`);
+
+  await restart();
+  // Stored before the kill, or recovered from the signer after it: either way paid once, signed once.
+  const done = await confirmed(id);
+  assert.equal(done['state'], 'confirmed');
+  assert.equal(await chain.getBalance({ address: to }), amount);
+  assert.deepEqual(await minedWithNonce(address, Number(nonce)), [done['txHash']]);
+  assert.equal(await chain.getTransactionCount({ address, blockTag: 'pending' }), chainNonceBefore + 1);
+  const actions = (await auditOf(id)).map((e) => e.action);
+  for (const a of ['withdrawal.signing_started', 'withdrawal.signed', 'withdrawal.broadcast', 'withdrawal.confirmed'])
+    assert.equal(actions.filter((x) => x === a).length, 1, a);
+  assert.deepEqual(
+    (await signerSessions(id)).map((x) => x.state),
+    ['SIGNED'],
+  );
+  assert.equal((await cdb.audit.verify()).ok, true);
 });
 
 test('(c) killed after the signer finished but before the coordinator stored the signature: not signed a second time', async (t) => {

@@ -18,6 +18,8 @@ export type Frame = Record<string, unknown> & { type: string };
 
 export class MpcSocket {
   readonly events: Frame[] = [];
+  /** Per signing session: what to do with its sign_result (SIGN-6 ahead of sign_complete). */
+  readonly ahead = new Map<string, (f: Frame) => void>();
   private readonly waiting = new Map<string, { ok: (f: Frame) => void; fail: (e: Error) => void }>();
   private seq = 0;
 
@@ -29,10 +31,12 @@ export class MpcSocket {
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString()) as Frame;
       const id = typeof f['id'] === 'string' ? f['id'] : undefined;
+      const ahead = f.type === 'sign_result' ? this.ahead.get(String(f['sessionId'])) : undefined;
       if (id && this.waiting.has(id)) {
         this.waiting.get(id)!.ok(f);
         this.waiting.delete(id);
-      } else this.events.push(f);
+      } else if (ahead) ahead(f);
+      else this.events.push(f);
     });
   }
 
@@ -146,7 +150,11 @@ export function p2SignerFor(
   });
 }
 
-/** Runs P2's whole signing of a prepared withdrawal over the socket; returns P2's verified signature. */
+/**
+ * Runs P2's whole signing of a prepared withdrawal over the socket; returns P2's verified signature,
+ * the sign_complete frame and the sign_result that came ahead of it. P2 checks SIGN-6 as soon as
+ * sign_result brings it, as the desktop does, and the two frames must carry the same envelope.
+ */
 export async function signOverWss(
   socket: MpcSocket,
   device: Identity,
@@ -155,7 +163,7 @@ export async function signOverWss(
   withdrawalId: string,
   m32: Uint8Array,
   encryptionMask?: bigint,
-): Promise<{ signature: Signature; complete: Frame }> {
+): Promise<{ signature: Signature; complete: Frame; ahead: Frame | undefined }> {
   const p2 = p2SignerFor(device, signerIdentity, share, m32, encryptionMask);
   const s2 = expect(
     await socket.request({ type: 'sign_start', withdrawalId, envelope: envelopeToJson(p2.start().send!) }),
@@ -167,10 +175,24 @@ export async function signOverWss(
     'sign_round',
   );
   const sign5 = (await p2.receive(parseEnvelope(String(s4['envelope'])))).send!;
-  const complete = expect(
-    await socket.request({ type: 'sign_round', sessionId: s2['sessionId'], envelope: envelopeToJson(sign5) }),
-    'sign_complete',
-  );
-  const done = await p2.receive(parseEnvelope(String(complete['envelope'])));
-  return { signature: done.result!, complete };
+  const sessionId = String(s2['sessionId']);
+  let ahead: { frame: Frame; done: ReturnType<P2Signer['receive']> } | undefined;
+  socket.ahead.set(sessionId, (frame) => {
+    if (ahead) return;
+    ahead = { frame, done: p2.receive(parseEnvelope(String(frame['envelope']))) };
+    ahead.done.catch(() => {}); // awaited below, once the reply is in
+  });
+  let complete: Frame;
+  try {
+    complete = expect(
+      await socket.request({ type: 'sign_round', sessionId, envelope: envelopeToJson(sign5) }),
+      'sign_complete',
+    );
+  } finally {
+    socket.ahead.delete(sessionId);
+  }
+  if (ahead && ahead.frame['envelope'] !== complete['envelope'])
+    throw new Error('sign_result and sign_complete differ');
+  const done = await (ahead?.done ?? p2.receive(parseEnvelope(String(complete['envelope']))));
+  return { signature: done.result!, complete, ahead: ahead?.frame };
 }

@@ -103,7 +103,8 @@ test('admin → wallet → DKG → deposit → request → two approvals → des
   const m32 = txDigest(tx);
   assert.equal(Buffer.from(m32).toString('hex'), prep.json['digest']);
   const before = await s.coordinator.ctx.chain.balance(recipient);
-  const { complete } = await signOverWss(socket, alice.device, s.signerIdentity, share as P2Share, wid, m32);
+  const { complete, ahead } = await signOverWss(socket, alice.device, s.signerIdentity, share as P2Share, wid, m32);
+  assert.equal(ahead?.['envelope'], complete['envelope'], 'SIGN-6 came ahead of sign_complete, the same envelope');
   const txHash = complete['txHash'] as Hex;
 
   const done = await until('confirmation', async () => {

@@ -135,6 +135,39 @@ test('pushed events and errors for no request go to the callback', async () => {
   await socket.close();
 });
 
+test("a sign_result reaches the waiting request's onAhead before its reply; one for no waiting request is dropped", async () => {
+  const order: string[] = [];
+  const pushed: (EventFrame | ErrorFrame)[] = [];
+  script = (f, ws) => {
+    send(ws, { type: 'sign_result', sessionId: 'other', envelope: '{"x":0}' });
+    send(ws, { type: 'sign_result', sessionId: f['sessionId'], envelope: '{"x":1}' });
+    send(ws, {
+      type: 'sign_complete',
+      id: f.id,
+      sessionId: f['sessionId'],
+      withdrawalId: 'w1',
+      envelope: '{"x":1}',
+      txHash: '0x01',
+    });
+  };
+  const socket = await open({ onEvent: (e) => pushed.push(e) });
+  const complete = await socket.request({ type: 'sign_round', sessionId: 'sess-5', envelope: '{}' }, 'sign_complete', {
+    onAhead: (a) => order.push(`ahead ${a.sessionId} ${a.envelope}`),
+  });
+  order.push(`reply ${complete.envelope}`);
+  assert.deepEqual(order, ['ahead sess-5 {"x":1}', 'reply {"x":1}']);
+  assert.deepEqual(pushed, [], 'a sign_result is never an event');
+  assert.equal(socket.isOpen, true);
+
+  // A sign_result with an id or an unknown field is not one the coordinator sends: BAD_FRAME, and the socket stops.
+  script = (f, ws) => send(ws, { type: 'sign_result', id: f.id, sessionId: f['sessionId'], envelope: '{}' });
+  await rejectsWith(
+    socket.request({ type: 'sign_round', sessionId: 'sess-6', envelope: '{}' }, 'sign_complete'),
+    'BAD_FRAME',
+  );
+  await socket.close();
+});
+
 test('a reply of another type, or with unknown fields, is BAD_FRAME', async () => {
   script = (f, ws) => {
     if (f['walletId'] === 'other-type') send(ws, { type: 'sign_round', id: f.id, sessionId: 's', envelope: '{}' });

@@ -9,11 +9,15 @@
 //   {"type": "dkg_round", "id"?, "sessionId", "envelope"}      KG-2, KG-4
 //   {"type": "dkg_complete", "id"?, "sessionId", "walletId", "publicKey", "address"}
 //   {"type": "sign_round", "id"?, "sessionId", "envelope"}     SIGN-2, SIGN-4
-//   {"type": "sign_complete", "id"?, "sessionId", "withdrawalId", "envelope", "txHash"}   SIGN-6
+//   {"type": "sign_result", "sessionId", "envelope"}            SIGN-6 ahead (no id): not an end
+//   {"type": "sign_complete", "id"?, "sessionId", "withdrawalId", "envelope", "txHash"}   SIGN-6, stored
 //   {"type": "error", "id"?, "sessionId"?, "code", "message"}
 //   {"type": "event", "event", ...}                            something awaits or changed
 // `envelope` is a tecdsa envelope in its JSON wire form (a string); `id` is the client's own
-// correlation id, echoed back. The coordinator relays envelopes and cannot alter them.
+// correlation id, echoed back. The coordinator relays envelopes and cannot alter them. sign_result
+// carries SIGN-6 the moment the signer answers, so the desktop checks the signature while the
+// coordinator checks it and stores the signed transaction; sign_complete (same envelope) or an
+// error follows, and only that ends the session.
 
 import { ApiError } from '../errors.ts';
 

@@ -266,6 +266,10 @@ export class SignRelay {
           s.finalizing = false;
         throw e;
       }
+      // SIGN-6 goes ahead (sign_result, see messages.ts): P2 checks the signature while this side
+      // checks it and stores the signed transaction; the reply below is what ends the session.
+      if (socket.readyState === socket.OPEN)
+        socket.send(JSON.stringify({ type: 'sign_result', sessionId: s.id, envelope: text(res.envelope) }));
       const raw = await storeSignature(c, this.withdrawals, s.subject, res.signature!, false);
       this.sessions.finish(s.id);
       // The broadcast starts once the desktop has its answer, not before.

@@ -10,7 +10,14 @@ import { type ClientRequest, type IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { P2Error } from './errors.ts';
 import { trustOptions } from './trust.ts';
-import { type EventFrame, type ErrorFrame, type OutgoingMessage, type ReplyFrame, parseFrame } from './frames.ts';
+import {
+  type EventFrame,
+  type ErrorFrame,
+  type OutgoingMessage,
+  type ReplyFrame,
+  type SignResultFrame,
+  parseFrame,
+} from './frames.ts';
 
 export interface CoordinatorSocketOptions {
   /** wss://host[:port]/api/v1/mpc (see mpcUrl). */
@@ -40,6 +47,7 @@ interface Pending {
   ok: (frame: ReplyFrame) => void;
   fail: (e: P2Error) => void;
   timer: NodeJS.Timeout;
+  onAhead: ((frame: SignResultFrame) => void) | undefined;
 }
 
 const coordinatorError = (f: ErrorFrame) => new P2Error(f.code, f.message, { source: 'coordinator' });
@@ -152,12 +160,13 @@ export class CoordinatorSocket {
 
   /**
    * Sends one message and resolves with the reply of type `expect`. An error frame for it rejects with the
-   * coordinator's code; a reply of any other type is BAD_FRAME; no reply in time is TIMEOUT.
+   * coordinator's code; a reply of any other type is BAD_FRAME; no reply in time is TIMEOUT. A sign_result for the
+   * message's session, while the reply is awaited, goes to `onAhead`.
    */
   request<T extends ReplyFrame['type']>(
     msg: OutgoingMessage,
     expect: T,
-    opts: { timeoutMs?: number } = {},
+    opts: { timeoutMs?: number; onAhead?: (frame: SignResultFrame) => void } = {},
   ): Promise<Extract<ReplyFrame, { type: T }>> {
     if (this.ended) return Promise.reject(this.ended);
     const id = `p2-${++this.seq}`;
@@ -173,6 +182,7 @@ export class CoordinatorSocket {
         ok: (f) => resolve(f as Extract<ReplyFrame, { type: T }>),
         fail: reject,
         timer,
+        onAhead: opts.onAhead,
       });
       this.ws.send(JSON.stringify({ ...msg, id }), (err) => {
         if (err) this.settle(id, new P2Error('CONNECTION_LOST', 'The connection to the coordinator was lost.'));
@@ -206,6 +216,10 @@ export class CoordinatorSocket {
       return;
     }
     if (frame.type === 'event') return this.opts.onEvent?.(frame);
+    if (frame.type === 'sign_result') {
+      const id = this.idForSession(frame.sessionId);
+      return id === undefined ? undefined : this.pending.get(id)!.onAhead?.(frame); // none waits: nothing to do
+    }
     if (frame.type === 'error') {
       const id = frame.id ?? this.idForSession(frame.sessionId);
       if (id !== undefined && this.pending.has(id)) return this.settle(id, coordinatorError(frame));

@@ -26,6 +26,16 @@ export interface ErrorFrame {
   message: string;
 }
 
+/**
+ * SIGN-6 as the bank signer sent it, ahead of sign_complete, so P2 can check the signature while the coordinator
+ * checks and stores it. It has no id: it belongs to the request waiting in its session, and ends nothing.
+ */
+export interface SignResultFrame {
+  type: 'sign_result';
+  sessionId: string;
+  envelope: string;
+}
+
 /** Something awaits this user or changed (wallet_awaiting_dkg, withdrawal_changed, …): passed on as it is. */
 export interface EventFrame {
   type: 'event';
@@ -33,7 +43,7 @@ export interface EventFrame {
   [field: string]: unknown;
 }
 
-export type IncomingFrame = ReplyFrame | ErrorFrame | EventFrame;
+export type IncomingFrame = ReplyFrame | ErrorFrame | EventFrame | SignResultFrame;
 
 const REPLY_FIELDS: Record<ReplyFrame['type'], readonly string[]> = {
   dkg_round: ['sessionId', 'envelope'],
@@ -67,6 +77,13 @@ export function parseFrame(text: string): IncomingFrame {
     if (!isString(o['code']) || !isString(o['message'])) throw bad('error without code and message');
     if (o['sessionId'] !== undefined && !isString(o['sessionId'])) throw bad('sessionId is not a string');
     return o as unknown as ErrorFrame;
+  }
+  if (type === 'sign_result') {
+    for (const k of Object.keys(o))
+      if (k !== 'type' && k !== 'sessionId' && k !== 'envelope') throw bad('unknown field in sign_result');
+    if (!isString(o['sessionId']) || !isString(o['envelope']) || o['envelope'].length === 0)
+      throw bad('sign_result without sessionId and envelope');
+    return o as unknown as SignResultFrame;
   }
   if (!Object.hasOwn(REPLY_FIELDS, type)) throw bad(`unknown type ${JSON.stringify(type).slice(0, 40)}`);
   const fields = REPLY_FIELDS[type as ReplyFrame['type']];

@@ -210,14 +210,26 @@ export async function runSigning(p: SigningParams): Promise<SigningOutcome> {
     progress({ step: 'round 3 of 3' });
     const sign5 = (await signer.receive(s4.envelope)).send!;
     progress({ step: 'waiting for the bank signer' });
+    // SIGN-6: tecdsa checks the signature against this wallet's key and the desktop's digest (E_BAD_SIGNATURE). It
+    // starts when sign_result brings SIGN-6 ahead, while the coordinator checks and stores it; only sign_complete,
+    // with the same envelope, makes the signing done.
+    let ahead: { envelope: string; checked: Promise<Signature> } | undefined;
     const complete = await p.socket.request(
       { type: 'sign_round', sessionId: s2.sessionId, envelope: envelopeToJson(sign5) },
       'sign_complete',
-      { timeoutMs },
+      {
+        timeoutMs,
+        onAhead: (f) => {
+          if (ahead) return;
+          ahead = { envelope: f.envelope, checked: signer.receive(f.envelope).then((step) => step.result!) };
+          ahead.checked.catch(() => {}); // awaited below, once the coordinator has answered
+        },
+      },
     );
     sameSession(s2, complete);
-    // SIGN-6: tecdsa checks the signature against this wallet's key and the desktop's digest (E_BAD_SIGNATURE).
-    const signature = (await signer.receive(complete.envelope)).result!;
+    if (ahead && ahead.envelope !== complete.envelope)
+      throw new P2Error('BAD_FRAME', 'The coordinator sent two different signatures for one signing. Try again.');
+    const signature = await (ahead?.checked ?? signer.receive(complete.envelope).then((step) => step.result!));
     const txHash = checkedTxHash(complete, p, signature);
     progress({ step: 'done' });
     return { txHash, signature };
