@@ -228,7 +228,10 @@ export async function runSigning(p: SigningParams): Promise<SigningOutcome> {
     );
     sameSession(s2, complete);
     if (ahead && ahead.envelope !== complete.envelope)
-      throw new P2Error('BAD_FRAME', 'The coordinator sent two different signatures for one signing. Try again.');
+      throw new P2Error(
+        'BAD_FRAME',
+        'The coordinator sent two different signatures for one signing. Tell your administrator.',
+      );
     const signature = await (ahead?.checked ?? signer.receive(complete.envelope).then((step) => step.result!));
     const txHash = checkedTxHash(complete, p, signature);
     progress({ step: 'done' });
